@@ -1,0 +1,5 @@
+from . import tools
+from . import exceptions
+from . import models
+from . import controllers
+from . import wizards

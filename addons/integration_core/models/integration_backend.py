@@ -1,0 +1,512 @@
+import logging
+import os
+import time
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..exceptions import AuthenticationFailed, CircuitOpen, IntegrationError
+from ..tools.http_client import IntegrationHttpClient, shared_rate_limiter
+from ..tools.redaction import redact_text
+from ..tools.signing import SIGNATURE_HEADER, body_digest, verify_signature
+
+_logger = logging.getLogger(__name__)
+
+MANAGER = "integration_core.group_integration_manager"
+# Credential fields: readable by managers only, masked in every log line.
+SECRET_FIELDS = ("api_key", "api_secret", "webhook_secret")
+
+
+class IntegrationBackend(models.Model):
+    """One connection to one external system.
+
+    Connectors extend ``connector_type`` and override the ``_webhook_*``,
+    ``_default_sync_rules``, ``_test_connection`` and ``_poll_<object>`` hooks.
+    """
+
+    _name = "integration.backend"
+    _description = "Integration Backend"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name"
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    connector_type = fields.Selection(
+        [("generic", "Generic (signed JSON webhooks)")],
+        required=True,
+        default="generic",
+        tracking=True,
+    )
+    environment = fields.Selection(
+        [("sandbox", "Sandbox"), ("production", "Production")],
+        required=True,
+        default="sandbox",
+        tracking=True,
+    )
+    base_url = fields.Char("Base URL", tracking=True)
+    api_version = fields.Char("API version")
+
+    # Credentials. A value "env:NAME" is read from the server's environment,
+    # so that production secrets need not be stored in the database at all.
+    api_key = fields.Char("API key / access token", groups=MANAGER, copy=False)
+    api_secret = fields.Char("API secret", groups=MANAGER, copy=False)
+    webhook_secret = fields.Char(groups=MANAGER, copy=False)
+
+    # Processing policy
+    channel = fields.Char(
+        "Job channel",
+        compute="_compute_channel",
+        store=True,
+        readonly=False,
+        help="queue_job channel of this backend's jobs; give each connector a "
+        "capacity in the job runner's configuration.",
+    )
+    max_attempts = fields.Integer(
+        default=6,
+        help="Attempts of a message failing for technical reasons before it is dead.",
+    )
+    retry_base_seconds = fields.Integer(
+        "First retry after (s)", default=30, help="Doubles at each attempt."
+    )
+    retry_max_seconds = fields.Integer("Longest retry delay (s)", default=3600)
+    timeout_seconds = fields.Integer("Call timeout (s)", default=30)
+    rate_limit = fields.Float(
+        "Calls per second", default=4.0, help="Client-side limit; 0 for none."
+    )
+    max_payload_kb = fields.Integer("Largest webhook (KiB)", default=1024)
+    retention_days = fields.Integer(
+        "Keep payloads (days)",
+        default=30,
+        help="Payloads of finished messages are purged after this many days; "
+        "the message itself is kept.",
+    )
+    sla_hours = fields.Integer(
+        "Exception SLA (hours)",
+        default=24,
+        help="Exceptions older than this show under 'Older than SLA'.",
+    )
+    circuit_threshold = fields.Integer(
+        "Stop after auth failures",
+        default=3,
+        help="Consecutive authentication failures that stop outbound calls.",
+    )
+
+    # Health
+    last_success_at = fields.Datetime(readonly=True, copy=False)
+    last_error_at = fields.Datetime(readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    consecutive_failures = fields.Integer(readonly=True, copy=False)
+    auth_failures = fields.Integer(readonly=True, copy=False)
+    circuit_open = fields.Boolean(readonly=True, copy=False, tracking=True)
+    health = fields.Selection(
+        [
+            ("unknown", "Not used yet"),
+            ("ok", "Healthy"),
+            ("degraded", "Failing"),
+            ("stopped", "Stopped: credentials refused"),
+        ],
+        compute="_compute_health",
+    )
+
+    sync_rule_ids = fields.One2many("integration.sync.rule", "backend_id")
+    message_ids_count = fields.Integer(compute="_compute_dashboard")
+    queue_depth = fields.Integer(compute="_compute_dashboard")
+    count_failed = fields.Integer(compute="_compute_dashboard")
+    count_dead = fields.Integer(compute="_compute_dashboard")
+    count_done = fields.Integer("Done (24h)", compute="_compute_dashboard")
+    count_exceptions = fields.Integer(compute="_compute_dashboard")
+    oldest_exception_at = fields.Datetime(compute="_compute_dashboard")
+    throughput_chart = fields.Html(
+        "Messages per hour (24h)", compute="_compute_dashboard", sanitize=False
+    )
+
+    _sql_constraints = [
+        ("max_attempts_positive", "CHECK(max_attempts > 0)", "Attempts must be > 0."),
+    ]
+
+    @api.depends("connector_type")
+    def _compute_channel(self):
+        for backend in self:
+            if not backend.channel:
+                backend.channel = f"root.integration.{backend.connector_type}"
+
+    @api.depends("circuit_open", "consecutive_failures", "last_success_at")
+    def _compute_health(self):
+        for backend in self:
+            if backend.circuit_open:
+                backend.health = "stopped"
+            elif backend.consecutive_failures:
+                backend.health = "degraded"
+            elif backend.last_success_at:
+                backend.health = "ok"
+            else:
+                backend.health = "unknown"
+
+    def _compute_dashboard(self):
+        Message = self.env["integration.message"]
+        since = fields.Datetime.now() - timedelta(hours=24)
+        by_state = {
+            (row["backend_id"][0], row["state"]): row["backend_id_count"]
+            for row in Message.read_group(
+                [("backend_id", "in", self.ids)],
+                ["backend_id"],
+                ["backend_id", "state"],
+                lazy=False,
+            )
+            if row["backend_id"]
+        }
+        exceptions = {
+            row["backend_id"][0]: (row["backend_id_count"], row["create_date"])
+            for row in Message.read_group(
+                [("backend_id", "in", self.ids), ("needs_attention", "=", True)],
+                ["backend_id", "create_date:min"],
+                ["backend_id"],
+            )
+        }
+        done_24h = {
+            row["backend_id"][0]: row["backend_id_count"]
+            for row in Message.read_group(
+                [
+                    ("backend_id", "in", self.ids),
+                    ("state", "=", "done"),
+                    ("done_at", ">=", since),
+                ],
+                ["backend_id"],
+                ["backend_id"],
+            )
+        }
+        hourly = self._hourly_counts(since)
+        for backend in self:
+            counts = {s: by_state.get((backend.id, s), 0) for s, _l in Message.STATES}
+            backend.message_ids_count = sum(counts.values())
+            backend.queue_depth = (
+                counts["received"] + counts["validated"] + counts["processing"]
+            )
+            backend.count_failed = counts["failed"]
+            backend.count_dead = counts["dead"]
+            backend.count_done = done_24h.get(backend.id, 0)
+            count, oldest = exceptions.get(backend.id, (0, False))
+            backend.count_exceptions = count
+            backend.oldest_exception_at = oldest
+            backend.throughput_chart = self._bar_chart(hourly.get(backend.id, {}))
+
+    def _hourly_counts(self, since):
+        if not self.ids:
+            return {}
+        self.env["integration.message"].flush_model(["backend_id", "create_date"])
+        self.env.cr.execute(
+            """
+            SELECT backend_id,
+                   floor(extract(epoch FROM now() at time zone 'UTC' - create_date)
+                         / 3600)::int AS hours_ago,
+                   count(*)
+              FROM integration_message
+             WHERE backend_id IN %s AND create_date >= %s
+          GROUP BY 1, 2
+            """,
+            (tuple(self.ids), since),
+        )
+        result = {}
+        for backend_id, hours_ago, count in self.env.cr.fetchall():
+            result.setdefault(backend_id, {})[hours_ago] = count
+        return result
+
+    @api.model
+    def _bar_chart(self, counts_by_hours_ago):
+        """Inline SVG bars, oldest hour on the left: no JS widget needed."""
+        values = [counts_by_hours_ago.get(h, 0) for h in range(23, -1, -1)]
+        top = max(values) or 1
+        bars = []
+        for index, value in enumerate(values):
+            height = round(38 * value / top)
+            bars.append(
+                f'<rect x="{index * 10}" y="{40 - height}" width="8" '
+                f'height="{height}" fill="#017e84"><title>{23 - index}h ago: '
+                f"{value}</title></rect>"
+            )
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 240 40" '
+            f'width="240" height="40" role="img" aria-label="messages per hour">'
+            f"{''.join(bars)}</svg><div class='small text-muted'>"
+            f"{sum(values)} messages in 24h, peak {max(values)}/h</div>"
+        )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        for backend in backends:
+            backend._ensure_default_sync_rules()
+        return backends
+
+    def write(self, vals):
+        if any(field in vals for field in SECRET_FIELDS + ("base_url",)):
+            # New credentials: give outbound calls another chance.
+            vals = {**vals, "circuit_open": False, "auth_failures": 0}
+        return super().write(vals)
+
+    def copy_data(self, default=None):
+        default = dict(default or {})
+        default.setdefault("name", _("%s (copy)", self.name))
+        return super().copy_data(default)
+
+    def _default_sync_rules(self):
+        """Connectors return ``[{business_object, system_of_record, ...}]``."""
+        return []
+
+    def _ensure_default_sync_rules(self):
+        existing = set(self.sync_rule_ids.mapped("business_object"))
+        to_create = [
+            {**vals, "backend_id": self.id}
+            for vals in self._default_sync_rules()
+            if vals["business_object"] not in existing
+        ]
+        if to_create:
+            self.env["integration.sync.rule"].create(to_create)
+
+    # ------------------------------------------------------------------
+    # Secrets
+    # ------------------------------------------------------------------
+    def _get_secret(self, field_name):
+        """The credential's value; ``env:NAME`` reads the server environment."""
+        self.ensure_one()
+        value = self.sudo()[field_name] or ""
+        if value.startswith("env:"):
+            value = os.environ.get(value[4:], "")
+        return value
+
+    def _secrets(self):
+        return [self._get_secret(name) for name in SECRET_FIELDS]
+
+    # ------------------------------------------------------------------
+    # Webhook intake hooks (connectors override)
+    # ------------------------------------------------------------------
+    def _webhook_verify(self, headers, body):
+        """True when the request is signed with this backend's webhook secret."""
+        self.ensure_one()
+        return verify_signature(
+            self._get_secret("webhook_secret"), body, headers.get(SIGNATURE_HEADER)
+        )
+
+    def _webhook_envelope(self, headers, body):
+        """What intake needs to store a webhook, read from headers only.
+
+        Returns a dict with ``message_type``, ``idempotency_key`` and optionally
+        ``external_id`` and ``correlation_id``. The body is not parsed here:
+        intake must store anything correctly signed, and answer fast.
+        """
+        self.ensure_one()
+        return {
+            "message_type": headers.get("X-Integration-Topic") or "unknown",
+            "idempotency_key": headers.get("X-Integration-Idempotency-Key")
+            or body_digest(body),
+            "external_id": headers.get("X-Integration-External-Id"),
+            "correlation_id": headers.get("X-Correlation-Id"),
+        }
+
+    # ------------------------------------------------------------------
+    # Sync rules API
+    # ------------------------------------------------------------------
+    def _sync_rule(self, business_object):
+        self.ensure_one()
+        return self.sync_rule_ids.filtered(
+            lambda r: r.business_object == business_object
+        )[:1]
+
+    def _flow_allowed(self, business_object, direction):
+        """May the flow of ``business_object`` run in ``direction`` (import or
+        export)? A backend without a rule for the object lets it run."""
+        rule = self._sync_rule(business_object)
+        return not rule or rule._allows(direction)
+
+    def _check_flow(self, business_object, direction):
+        rule = self._sync_rule(business_object)
+        if rule:
+            rule._check_flow(direction)
+
+    def _check_writable(self, business_object, side, values=None):
+        """Values that ``side`` ('odoo' or 'external') may write.
+
+        Raises ``SkipMessage`` when the other side is the system of record and
+        none of the values may be written; returns the writable subset.
+        """
+        rule = self._sync_rule(business_object)
+        if not rule:
+            return dict(values or {})
+        return rule._writable_values(side, values)
+
+    # ------------------------------------------------------------------
+    # Outbound calls
+    # ------------------------------------------------------------------
+    def _http_client(self, **overrides):
+        """The connector's HTTP client for this backend (connectors add auth)."""
+        self.ensure_one()
+        options = {
+            "timeout": self.timeout_seconds or 30,
+            "rate_limiter": shared_rate_limiter(
+                (self.env.cr.dbname, self.id), self.rate_limit
+            )
+            if self.rate_limit
+            else None,
+            "secrets": self._secrets(),
+            "name": self.name,
+        }
+        options.update(overrides)
+        return IntegrationHttpClient(self.base_url, **options)
+
+    def _call(self, method, path, *, client=None, message_type="http.call", **kwargs):
+        """One outbound exchange, logged as an outbound message.
+
+        Stops at once while the circuit is open; counts authentication
+        failures; records health. Returns the ``requests`` response.
+        """
+        self.ensure_one()
+        if self.circuit_open:
+            raise CircuitOpen(
+                _(
+                    "%(backend)s: outbound calls are stopped after repeated "
+                    "authentication failures. Fix the credentials on the backend.",
+                    backend=self.name,
+                )
+            )
+        client = client or self._http_client()
+        Message = self.env["integration.message"]
+        outbound = Message._log_outbound(self, message_type, method, client.url(path))
+        started = time.monotonic()
+        try:
+            response = client.request(method, path, **kwargs)
+        except AuthenticationFailed as exc:
+            self._record_failure(exc, auth=True)
+            outbound._outbound_result(error=exc)
+            raise
+        except IntegrationError as exc:
+            self._record_failure(exc)
+            outbound._outbound_result(error=exc)
+            raise
+        outbound._outbound_result(response=response, elapsed=time.monotonic() - started)
+        self._record_success()
+        return response
+
+    def _record_success(self):
+        now = fields.Datetime.now()
+        for backend in self.sudo():
+            if (
+                backend.consecutive_failures
+                or backend.auth_failures
+                or (
+                    not backend.last_success_at
+                    or now - backend.last_success_at > timedelta(seconds=60)
+                )
+            ):
+                # Throttled: a busy backend does not rewrite its row per call.
+                backend.write(
+                    {
+                        "last_success_at": now,
+                        "consecutive_failures": 0,
+                        "auth_failures": 0,
+                    }
+                )
+
+    def _record_failure(self, error, auth=False):
+        for backend in self.sudo():
+            vals = {
+                "last_error_at": fields.Datetime.now(),
+                "last_error": redact_text(
+                    f"{getattr(error, 'message', error)}\n"
+                    f"{getattr(error, 'detail', '') or ''}",
+                    backend._secrets(),
+                ),
+                "consecutive_failures": backend.consecutive_failures + 1,
+            }
+            if auth:
+                vals["auth_failures"] = backend.auth_failures + 1
+                if vals["auth_failures"] >= backend.circuit_threshold:
+                    vals["circuit_open"] = True
+            backend.write(vals)
+            if vals.get("circuit_open") and not backend.circuit_open:
+                backend.message_post(
+                    body=_(
+                        "Outbound calls stopped: the remote refused the credentials "
+                        "%(count)s times in a row. Fix them, then press Resume.",
+                        count=vals["auth_failures"],
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # Buttons
+    # ------------------------------------------------------------------
+    def _test_connection(self):
+        """Connectors call their API; returns a short text on success."""
+        if not self.base_url:
+            raise UserError(_("Set the base URL first."))
+        response = self._call("GET", "", message_type="connection.test", expected=None)
+        return _("HTTP %s from %s", response.status_code, self.base_url)
+
+    def action_test_connection(self):
+        self.ensure_one()
+        try:
+            result = self._test_connection()
+        except IntegrationError as exc:
+            raise UserError(
+                _("Connection test failed: %(error)s", error=exc.message)
+            ) from exc
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Connection works"),
+                "message": result,
+                "type": "success",
+                "sticky": False,
+            },
+        }
+
+    def action_resume_calls(self):
+        self.write({"circuit_open": False, "auth_failures": 0})
+        self.message_post(body=_("Outbound calls resumed by %s.", self.env.user.name))
+
+    def _action_messages(self, domain, name):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "integration_core.action_integration_message"
+        )
+        action["domain"] = [("backend_id", "in", self.ids)] + domain
+        action["name"] = name
+        action["context"] = {}
+        return action
+
+    def action_view_messages(self):
+        return self._action_messages([], _("Messages"))
+
+    def action_view_exceptions(self):
+        return self._action_messages([("needs_attention", "=", True)], _("Exceptions"))
+
+    def action_view_queue(self):
+        return self._action_messages(
+            [("state", "in", ("received", "validated", "processing"))], _("Queue")
+        )
+
+    def action_view_failed(self):
+        return self._action_messages([("state", "=", "failed")], _("Failed"))
+
+    def action_view_dead(self):
+        return self._action_messages([("state", "=", "dead")], _("Dead"))
+
+    # ------------------------------------------------------------------
+    # Polling
+    # ------------------------------------------------------------------
+    def _poll(self, rule):
+        """Run the connector's ``_poll_<business_object>(rule)``; returns
+        how many messages it queued. Connectors implement the hooks."""
+        self.ensure_one()
+        handler = getattr(self, f"_poll_{rule.business_object}", None)
+        if handler is None:
+            _logger.debug("%s has no poller for %s", self.name, rule.business_object)
+            return 0
+        return handler(rule) or 0

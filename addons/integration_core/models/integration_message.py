@@ -1,0 +1,868 @@
+import base64
+import json
+import logging
+import traceback
+import uuid
+from datetime import timedelta
+
+from psycopg2 import OperationalError, errorcodes
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import ValidationError as OdooValidationError
+
+from ..exceptions import (
+    CATEGORY_MAPPING,
+    CATEGORY_PERMANENT,
+    CATEGORY_TRANSIENT,
+    ERROR_CATEGORIES,
+    BusinessRuleError,
+    IntegrationError,
+    MappingError,
+    PermanentError,
+    SkipMessage,
+    TransientError,
+    ValidationFailed,
+)
+from ..tools.backoff import retry_delay
+from ..tools.correlation import (
+    correlation_context,
+    current_correlation_id,
+    new_correlation_id,
+)
+from ..tools.redaction import redact_headers, redact_text
+from ..tools.schema import schema_violations
+
+_logger = logging.getLogger(__name__)
+
+MANAGER = "integration_core.group_integration_manager"
+CONCURRENCY_ERRORS = (
+    errorcodes.LOCK_NOT_AVAILABLE,
+    errorcodes.SERIALIZATION_FAILURE,
+    errorcodes.DEADLOCK_DETECTED,
+)
+OPEN_STATES = ("received", "validated", "processing")
+# Only what these fields hold may be changed by a desk user (not a manager).
+DESK_FIELDS = {"assignee_id"}
+
+
+class IntegrationMessage(models.Model):
+    """Every inbound and outbound exchange, stored before any processing.
+
+    ``received -> validated -> processing -> done``, or ``failed`` (a retry is
+    scheduled, or a person must act), ``dead`` (retries exhausted or not
+    retryable) and ``ignored``. The idempotency key is unique per backend,
+    direction and type in the database: a duplicate delivery only counts on
+    the first message.
+    """
+
+    _name = "integration.message"
+    _description = "Integration Message"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+    _rec_names_search = ["name", "external_id", "correlation_id", "idempotency_key"]
+
+    STATES = [
+        ("received", "Received"),
+        ("validated", "Validated"),
+        ("processing", "Processing"),
+        ("done", "Done"),
+        ("failed", "Failed"),
+        ("dead", "Dead"),
+        ("ignored", "Ignored"),
+    ]
+
+    name = fields.Char(required=True, readonly=True)
+    backend_id = fields.Many2one(
+        "integration.backend",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, index=True
+    )
+    connector_type = fields.Selection(
+        related="backend_id.connector_type", string="Connector"
+    )
+    direction = fields.Selection(
+        [("in", "Inbound"), ("out", "Outbound")], required=True, readonly=True
+    )
+    message_type = fields.Char("Type code", required=True, readonly=True, index=True)
+    message_type_id = fields.Many2one(
+        "integration.message.type", "Type", readonly=True, index=True
+    )
+    external_id = fields.Char(readonly=True, index=True)
+    idempotency_key = fields.Char(required=True, readonly=True)
+    correlation_id = fields.Char(readonly=True, index=True)
+
+    payload = fields.Text(help="The body exactly as received or sent.")
+    payload_encoding = fields.Selection(
+        [("utf-8", "Text (UTF-8)"), ("base64", "Binary (base64)")],
+        default="utf-8",
+        readonly=True,
+    )
+    payload_purged = fields.Boolean(
+        readonly=True, help="The payload was removed after the retention period."
+    )
+    headers = fields.Text(readonly=True, help="Request headers, credentials masked.")
+
+    state = fields.Selection(
+        STATES,
+        required=True,
+        default="received",
+        index=True,
+        readonly=True,
+        tracking=True,
+    )
+    attempts = fields.Integer(readonly=True)
+    next_retry_at = fields.Datetime(readonly=True)
+    processing_started_at = fields.Datetime(readonly=True)
+    done_at = fields.Datetime(readonly=True)
+    received_at = fields.Datetime(readonly=True, default=fields.Datetime.now)
+    duplicate_count = fields.Integer(
+        "Duplicates", readonly=True, help="Further deliveries of the same message."
+    )
+    last_seen_at = fields.Datetime(readonly=True)
+    job_uuid = fields.Char("Job", readonly=True, copy=False)
+
+    error_category = fields.Selection(ERROR_CATEGORIES, readonly=True, index=True)
+    error_message = fields.Char("Problem", readonly=True)
+    error_detail = fields.Text("Technical detail", readonly=True)
+    mapping_kind = fields.Char(readonly=True)
+    mapping_code = fields.Char(readonly=True)
+    outcome = fields.Selection(
+        [("applied", "Applied"), ("skipped", "Skipped"), ("conflict", "Conflict")],
+        readonly=True,
+    )
+    business_exception = fields.Text(
+        readonly=True,
+        help="Processed, but something needs a person (e.g. totals differ).",
+    )
+    ignore_reason = fields.Text(readonly=True)
+    needs_attention = fields.Boolean(
+        compute="_compute_needs_attention", store=True, index=True
+    )
+    is_call_log = fields.Boolean(
+        readonly=True, help="A single outbound HTTP call logged for the record."
+    )
+    assignee_id = fields.Many2one("res.users", "Assigned to", tracking=True, index=True)
+
+    res_model = fields.Char("Related model", readonly=True, index=True)
+    res_id = fields.Many2oneReference(
+        "Related record id", model_field="res_model", readonly=True, index=True
+    )
+    res_name = fields.Char("Related record", compute="_compute_res_name")
+    age_hours = fields.Float("Age (hours)", compute="_compute_age")
+    over_sla = fields.Boolean(
+        "Older than SLA", compute="_compute_age", search="_search_over_sla"
+    )
+
+    request_summary = fields.Text(readonly=True)
+    response_summary = fields.Text(readonly=True)
+    http_status = fields.Integer(readonly=True)
+    duration_ms = fields.Integer("Duration (ms)", readonly=True)
+
+    _sql_constraints = [
+        (
+            "idempotency_unique",
+            "UNIQUE(backend_id, direction, message_type, idempotency_key)",
+            "A message with this idempotency key already exists.",
+        )
+    ]
+
+    @api.depends("state", "business_exception", "is_call_log")
+    def _compute_needs_attention(self):
+        for message in self:
+            message.needs_attention = not message.is_call_log and (
+                message.state in ("failed", "dead")
+                or (message.state == "done" and bool(message.business_exception))
+            )
+
+    @api.depends("res_model", "res_id")
+    def _compute_res_name(self):
+        for message in self:
+            record = message._related_record()
+            message.res_name = record.display_name if record else False
+
+    @api.depends("create_date", "backend_id.sla_hours")
+    def _compute_age(self):
+        now = fields.Datetime.now()
+        for message in self:
+            start = message.create_date or now
+            message.age_hours = round((now - start).total_seconds() / 3600, 1)
+            message.over_sla = message.needs_attention and message.age_hours > (
+                message.backend_id.sla_hours or 24
+            )
+
+    def _search_over_sla(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Unsupported search on 'Older than SLA'."))
+        now = fields.Datetime.now()
+        per_backend = [
+            [
+                "&",
+                ("backend_id", "=", backend.id),
+                ("create_date", "<", now - timedelta(hours=backend.sla_hours or 24)),
+            ]
+            for backend in self.env["integration.backend"]
+            .with_context(active_test=False)
+            .search([])
+        ]
+        if not per_backend:
+            domain = [("id", "=", 0)]
+        else:
+            domain = ["|"] * (len(per_backend) - 1)
+            for part in per_backend:
+                domain += part
+        domain = ["&", ("needs_attention", "=", True)] + domain
+        positive = (operator == "=") == value
+        return domain if positive else ["!"] + domain
+
+    def _related_record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id or self.res_model not in self.env:
+            return None
+        record = self.env[self.res_model].browse(self.res_id).exists()
+        return record or None
+
+    # ------------------------------------------------------------------
+    # Access: desk users act through buttons, managers edit
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        if (
+            not self.env.su
+            and not self.env.user.has_group(MANAGER)
+            and set(vals) - DESK_FIELDS
+        ):
+            raise AccessError(
+                _("Only integration managers can edit messages (payload included).")
+            )
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Intake
+    # ------------------------------------------------------------------
+    @api.model
+    def _intake(
+        self,
+        backend,
+        message_type,
+        idempotency_key,
+        payload,
+        *,
+        direction="in",
+        external_id=None,
+        correlation_id=None,
+        headers=None,
+        enqueue=True,
+    ):
+        """Store an exchange once; return ``(message, created)``.
+
+        A second delivery with the same key creates nothing: it is counted on
+        the first message. The database's unique constraint decides, so two
+        workers receiving the same delivery at the same time also make one
+        message (the loser's transaction is retried by Odoo and finds it).
+        """
+        backend.ensure_one()
+        if isinstance(payload, str):
+            payload = payload.encode()
+        payload = payload or b""
+        try:
+            text, encoding = payload.decode("utf-8"), "utf-8"
+            if "\x00" in text:
+                raise ValueError("NUL byte")
+        except (UnicodeDecodeError, ValueError):
+            text, encoding = base64.b64encode(payload).decode(), "base64"
+        type_record = (
+            self.env["integration.message.type"]
+            .sudo()
+            ._lookup(backend.connector_type, direction, message_type)
+        )
+        label = type_record.name or message_type
+        values = {
+            "name": f"{label} {external_id}" if external_id else label,
+            "backend_id": backend.id,
+            "company_id": backend.company_id.id,
+            "direction": direction,
+            "message_type": message_type,
+            "message_type_id": type_record.id or None,
+            "external_id": external_id or None,
+            "idempotency_key": idempotency_key,
+            "correlation_id": correlation_id or new_correlation_id(),
+            "payload": text,
+            "payload_encoding": encoding,
+            "headers": json.dumps(redact_headers(headers), ensure_ascii=False)
+            if headers
+            else None,
+            "state": "received",
+            "attempts": 0,
+            "duplicate_count": 0,
+            "needs_attention": False,
+            "is_call_log": False,
+            "payload_purged": False,
+            "create_uid": self.env.uid,
+            "write_uid": self.env.uid,
+        }
+        columns = ", ".join(values)
+        placeholders = ", ".join(["%s"] * len(values))
+        self.env.cr.execute(
+            f"""
+            INSERT INTO integration_message ({columns}, received_at, last_seen_at,
+                                             create_date, write_date)
+            VALUES ({placeholders}, now() at time zone 'UTC', now() at time zone 'UTC',
+                    now() at time zone 'UTC', now() at time zone 'UTC')
+            ON CONFLICT (backend_id, direction, message_type, idempotency_key)
+            DO NOTHING
+            RETURNING id
+            """,  # noqa: S608 - column names are ours, values are parameters
+            list(values.values()),
+            log_exceptions=False,
+        )
+        row = self.env.cr.fetchone()
+        if row:
+            message = self.browse(row[0])
+            if enqueue:
+                message._enqueue()
+            return message, True
+        self.env.cr.execute(
+            """
+            UPDATE integration_message
+               SET duplicate_count = duplicate_count + 1,
+                   last_seen_at = now() at time zone 'UTC'
+             WHERE backend_id = %s AND direction = %s AND message_type = %s
+               AND idempotency_key = %s
+         RETURNING id
+            """,
+            (backend.id, direction, message_type, idempotency_key),
+        )
+        message = self.browse(self.env.cr.fetchone()[0])
+        message.invalidate_recordset(["duplicate_count", "last_seen_at"])
+        return message, False
+
+    # ------------------------------------------------------------------
+    # Jobs
+    # ------------------------------------------------------------------
+    def _enqueue(self, eta=None):
+        for message in self:
+            job = message.with_delay(
+                channel=message.backend_id.channel,
+                identity_key=f"integration.message:{message.id}",
+                eta=eta,
+                description=f"{message.name} [corr:{message.correlation_id}]",
+            )._process_job()
+            message.sudo().job_uuid = job.uuid
+
+    def _cancel_pending_jobs(self):
+        uuids = [u for u in self.mapped("job_uuid") if u]
+        if uuids:
+            jobs = (
+                self.env["queue.job"]
+                .sudo()
+                .search(
+                    [
+                        ("uuid", "in", uuids),
+                        ("state", "in", ("pending", "enqueued", "wait_dependencies")),
+                    ]
+                )
+            )
+            jobs.button_cancelled()
+
+    def _process_job(self):
+        """The job: process once, whatever the number of deliveries or runs."""
+        self.ensure_one()
+        # Exclusive while processing; a second worker gets LockNotAvailable
+        # and queue_job postpones its job.
+        self.env.cr.execute(
+            "SELECT id FROM integration_message WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+            [self.id],
+            log_exceptions=False,
+        )
+        if not self.env.cr.fetchone():
+            return "Message deleted: nothing to do."
+        self.invalidate_recordset()
+        message = self.sudo()
+        if message.state in ("done", "ignored", "dead"):
+            return f"Nothing to do: message is {message.state}."
+        if message.state == "failed" and not message.next_retry_at:
+            return "Nothing to do: the message waits for a person."
+        return message._process()
+
+    def _process(self):
+        self.ensure_one()
+        with correlation_context(self.correlation_id):
+            self.write(
+                {
+                    "state": "processing",
+                    "attempts": self.attempts + 1,
+                    "processing_started_at": fields.Datetime.now(),
+                    "next_retry_at": False,
+                }
+            )
+            try:
+                with self.env.cr.savepoint():
+                    result = self._run_handler()
+            except SkipMessage as exc:
+                self._mark_skipped(exc)
+            except IntegrationError as exc:
+                self._mark_error(exc)
+            except OperationalError as exc:
+                if exc.pgcode in CONCURRENCY_ERRORS:
+                    raise  # queue_job retries the job in a fresh transaction
+                self._mark_error(TransientError(_("Database error"), str(exc)))
+            except (UserError, OdooValidationError) as exc:
+                # Odoo's own rules refused the document: a business matter.
+                self._mark_error(
+                    BusinessRuleError(
+                        _("Odoo refused the change: %s", exc.args[0]),
+                        traceback.format_exc(),
+                    )
+                )
+            except Exception as exc:  # pylint: disable=broad-except
+                _logger.exception("Message %s failed unexpectedly", self.id)
+                self._mark_error(
+                    PermanentError(
+                        _("Unexpected error while processing: %s", exc),
+                        traceback.format_exc(),
+                    )
+                )
+            else:
+                self._mark_done(result)
+            _logger.info("Message %s (%s) -> %s", self.id, self.name, self.state)
+            return f"{self.state}: {self.error_message or self.name}"
+
+    def _run_handler(self):
+        backend = self.backend_id
+        message_type = self.message_type_id
+        if not message_type:
+            raise ValidationFailed(
+                _(
+                    "%(backend)s: unknown message type '%(type)s'.",
+                    backend=backend.name,
+                    type=self.message_type,
+                )
+            )
+        data = self._payload_data()
+        violations = schema_violations(message_type.json_schema, data)
+        if violations:
+            raise ValidationFailed(
+                _(
+                    "%(backend)s: %(type)s %(ref)s does not match its schema "
+                    "(%(count)s problem(s)): %(first)s",
+                    backend=backend.name,
+                    type=message_type.name,
+                    ref=self.external_id or "",
+                    count=len(violations),
+                    first=violations[0],
+                ),
+                violations,
+            )
+        self.state = "validated"
+        backend._check_flow(
+            message_type.business_object,
+            "import" if self.direction == "in" else "export",
+        )
+        handler = getattr(backend, message_type.handler or "", None)
+        if not callable(handler):
+            raise PermanentError(
+                _("No handler for message type %s.", message_type.code),
+                f"integration.backend has no method {message_type.handler!r}",
+            )
+        return handler(self, data)
+
+    def _payload_bytes(self):
+        if self.payload_encoding == "base64":
+            return base64.b64decode(self.payload or "")
+        return (self.payload or "").encode()
+
+    def _payload_data(self):
+        """The payload decoded as its type says (JSON parsed, else text)."""
+        if self.payload_purged:
+            raise PermanentError(_("The payload was purged after retention."))
+        if (self.message_type_id.payload_format or "json") != "json":
+            return self._payload_bytes()
+        try:
+            return json.loads(self._payload_bytes())
+        except ValueError as exc:
+            raise ValidationFailed(
+                _(
+                    "%(backend)s: the body is not valid JSON (%(error)s).",
+                    backend=self.backend_id.name,
+                    error=exc,
+                )
+            ) from exc
+
+    # ------------------------------------------------------------------
+    # Outcomes
+    # ------------------------------------------------------------------
+    def _mark_done(self, result=None):
+        vals = {
+            "state": "done",
+            "done_at": fields.Datetime.now(),
+            "outcome": "applied",
+            "error_category": False,
+            "error_message": False,
+            "error_detail": False,
+            "mapping_kind": False,
+            "mapping_code": False,
+            "processing_started_at": False,
+        }
+        records = result if isinstance(result, models.BaseModel) else None
+        if isinstance(result, dict):
+            records = result.get("records")
+            if result.get("business_exception"):
+                vals["business_exception"] = result["business_exception"]
+        if records:
+            vals.update(res_model=records._name, res_id=records[:1].id)
+            if "integration_correlation_id" in records._fields:
+                records.filtered(lambda r: not r.integration_correlation_id).write(
+                    {"integration_correlation_id": self.correlation_id}
+                )
+        self.write(vals)
+
+    def _mark_skipped(self, exc):
+        if exc.conflict:
+            self.write(
+                {
+                    "state": "failed",
+                    "outcome": "conflict",
+                    "error_category": "business",
+                    "error_message": exc.reason,
+                    "processing_started_at": False,
+                }
+            )
+        else:
+            self.write(
+                {
+                    "state": "ignored",
+                    "outcome": "skipped",
+                    "ignore_reason": exc.reason,
+                    "processing_started_at": False,
+                }
+            )
+        self.message_post(body=exc.reason)
+
+    def _mark_error(self, exc):
+        backend = self.backend_id
+        vals = {
+            "error_category": exc.category,
+            "error_message": (exc.message or "")[:500],
+            "error_detail": redact_text(exc.detail or "", backend._secrets()),
+            "processing_started_at": False,
+            "outcome": False,
+        }
+        if isinstance(exc, MappingError):
+            vals.update(mapping_kind=exc.kind, mapping_code=exc.code)
+        retry_in = None
+        if exc.category == CATEGORY_TRANSIENT and self.attempts < backend.max_attempts:
+            retry_in = retry_delay(
+                self.attempts,
+                getattr(exc, "retry_after", None),
+                base=backend.retry_base_seconds or 30,
+                cap=backend.retry_max_seconds or 3600,
+            )
+            vals.update(
+                state="failed",
+                next_retry_at=fields.Datetime.now() + timedelta(seconds=retry_in),
+            )
+        elif exc.category in (CATEGORY_TRANSIENT, CATEGORY_PERMANENT):
+            vals.update(state="dead", next_retry_at=False)
+        else:
+            vals.update(state="failed", next_retry_at=False)
+        self.write(vals)
+        if exc.category in (CATEGORY_TRANSIENT, CATEGORY_PERMANENT):
+            backend._record_failure(exc)
+        if retry_in is not None:
+            self._enqueue(eta=int(retry_in))
+            note = _(
+                "Attempt %(attempt)s of %(max)s failed: %(error)s. Next try in "
+                "%(seconds)s s.",
+                attempt=self.attempts,
+                max=backend.max_attempts,
+                error=exc.message,
+                seconds=int(retry_in),
+            )
+        elif self.state == "dead":
+            note = _(
+                "Dead after %(attempt)s attempt(s): %(error)s",
+                attempt=self.attempts,
+                error=exc.message,
+            )
+        else:
+            note = _(
+                "Needs a person (%(category)s): %(error)s",
+                category=dict(ERROR_CATEGORIES)[exc.category],
+                error=exc.message,
+            )
+        self.message_post(body=note)
+
+    # ------------------------------------------------------------------
+    # Outbound call log
+    # ------------------------------------------------------------------
+    @api.model
+    def _log_outbound(self, backend, message_type, method, url):
+        return self.sudo().create(
+            {
+                "name": f"{method} {url}"[:200],
+                "backend_id": backend.id,
+                "company_id": backend.company_id.id,
+                "direction": "out",
+                "message_type": message_type,
+                "idempotency_key": uuid.uuid4().hex,
+                "correlation_id": self.env.context.get("integration_correlation_id")
+                or current_correlation_id()
+                or new_correlation_id(),
+                "state": "processing",
+                "is_call_log": True,
+                "request_summary": redact_text(f"{method} {url}", backend._secrets()),
+            }
+        )
+
+    def _outbound_result(self, response=None, error=None, elapsed=None):
+        secrets = self.backend_id._secrets()
+        if response is not None:
+            vals = {
+                "state": "done",
+                "done_at": fields.Datetime.now(),
+                "http_status": response.status_code,
+                "response_summary": redact_text(response.text[:2000], secrets),
+                "duration_ms": int((elapsed or 0) * 1000),
+            }
+        else:
+            vals = {
+                "state": "failed",
+                "error_category": error.category,
+                "error_message": error.message[:500],
+                "response_summary": redact_text(error.detail or "", secrets),
+            }
+        self.sudo().write(vals)
+
+    # ------------------------------------------------------------------
+    # Desk actions
+    # ------------------------------------------------------------------
+    def action_retry(self):
+        retryable = self.filtered(lambda m: m.state in ("failed", "dead") + OPEN_STATES)
+        if not retryable:
+            raise UserError(_("Only failed, dead or stuck messages can be retried."))
+        retryable.sudo()._cancel_pending_jobs()
+        retryable.sudo().write(
+            {
+                "state": "received",
+                "attempts": 0,
+                "next_retry_at": False,
+                "processing_started_at": False,
+            }
+        )
+        retryable.sudo()._enqueue()
+        for message in retryable:
+            message.message_post(body=_("Retried by %s.", self.env.user.name))
+        return True
+
+    def action_ignore(self, reason):
+        if not (reason or "").strip():
+            raise UserError(_("Say why the message is ignored."))
+        closable = self.filtered(lambda m: m.state != "done" or m.business_exception)
+        closable.sudo()._cancel_pending_jobs()
+        closable.sudo().write(
+            {"state": "ignored", "ignore_reason": reason, "next_retry_at": False}
+        )
+        for message in closable:
+            message.message_post(
+                body=_(
+                    "Ignored by %(user)s: %(reason)s",
+                    user=self.env.user.name,
+                    reason=reason,
+                )
+            )
+        return True
+
+    def action_open_ignore_wizard(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "integration.message.ignore",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_ids": self.ids, "active_model": self._name},
+        }
+
+    def action_assign_to_me(self):
+        self.write({"assignee_id": self.env.user.id})
+        return True
+
+    def action_open_related(self):
+        self.ensure_one()
+        record = self._related_record()
+        if not record:
+            raise UserError(_("This message has no related record."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": record._name,
+            "res_id": record.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def action_create_mapping(self):
+        self.ensure_one()
+        if self.error_category != CATEGORY_MAPPING or not self.mapping_kind:
+            raise UserError(_("This message has no missing mapping."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "integration.value.map.create",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_message_id": self.id},
+        }
+
+    def action_view_job(self):
+        self.ensure_one()
+        job = self.env["queue.job"].search([("uuid", "=", self.job_uuid)], limit=1)
+        if not job:
+            raise UserError(_("No job is recorded for this message."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "queue.job",
+            "res_id": job.id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------------
+    # Crons
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_retry_due(self, limit=500):
+        """Failed messages whose retry time has come and that have no waiting
+        job (e.g. the job was lost): enqueue them."""
+        due = self.search(
+            [("state", "=", "failed"), ("next_retry_at", "<=", fields.Datetime.now())],
+            limit=limit,
+            order="next_retry_at",
+        )
+        waiting = set(
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("uuid", "in", [u for u in due.mapped("job_uuid") if u]),
+                    ("state", "in", ("pending", "enqueued", "started")),
+                ]
+            )
+            .mapped("uuid")
+        )
+        to_enqueue = due.filtered(lambda m: m.job_uuid not in waiting)
+        to_enqueue._enqueue()
+        return len(to_enqueue)
+
+    @api.model
+    def _cron_rescue_stuck(self, stuck_minutes=15, limit=500):
+        """Open messages that no live worker holds and whose job is not
+        waiting to run (a worker crashed, a job was lost): process again.
+
+        A live worker holds the message row locked, so ``SKIP LOCKED`` leaves
+        it alone; the job itself re-checks the state under the same lock, so
+        a message is processed once even if two jobs meet.
+        """
+        threshold = fields.Datetime.now() - timedelta(minutes=stuck_minutes)
+        self.flush_model()
+        self.env.cr.execute(
+            """
+            SELECT m.id FROM integration_message m
+             WHERE m.state IN %s AND m.write_date < %s AND NOT m.is_call_log
+               AND NOT EXISTS (
+                   SELECT 1 FROM queue_job j
+                    WHERE j.uuid = m.job_uuid
+                      AND (j.state IN ('pending', 'enqueued', 'wait_dependencies')
+                           OR (j.state = 'started' AND j.date_started >= %s)))
+             ORDER BY m.id
+             LIMIT %s
+               FOR NO KEY UPDATE SKIP LOCKED
+            """,
+            (OPEN_STATES, threshold, threshold, limit),
+        )
+        stuck = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if not stuck:
+            return 0
+        stale_jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("uuid", "in", [u for u in stuck.mapped("job_uuid") if u]),
+                    ("state", "=", "started"),
+                ]
+            )
+        )
+        stale_jobs.write({"state": "failed", "exc_info": "Rescued by integration"})
+        stuck.write({"state": "received", "processing_started_at": False})
+        stuck._enqueue()
+        for message in stuck:
+            message.message_post(
+                body=_("Rescued: processing was interrupted; queued again.")
+            )
+        _logger.warning("Rescued %s stuck integration message(s)", len(stuck))
+        return len(stuck)
+
+    @api.model
+    def _cron_purge_payloads(self):
+        """Drop payloads and headers of finished messages past the backend's
+        retention; the message itself (metadata, errors, links) stays."""
+        purged = 0
+        self.flush_model()
+        for backend in (
+            self.env["integration.backend"]
+            .with_context(active_test=False)
+            .search([("retention_days", ">", 0)])
+        ):
+            self.env.cr.execute(
+                """
+                UPDATE integration_message
+                   SET payload = NULL, headers = NULL, payload_purged = TRUE,
+                       request_summary = NULL, response_summary = NULL
+                 WHERE backend_id = %s AND state IN ('done', 'ignored')
+                   AND NOT payload_purged
+                   AND coalesce(done_at, write_date) < %s
+                """,
+                (
+                    backend.id,
+                    fields.Datetime.now() - timedelta(days=backend.retention_days),
+                ),
+            )
+            purged += self.env.cr.rowcount
+        self.invalidate_model(
+            [
+                "payload",
+                "headers",
+                "payload_purged",
+                "request_summary",
+                "response_summary",
+            ]
+        )
+        return purged
+
+    @api.model
+    def _cron_vacuum_jobs(self, days=None, batch=5000):
+        """Delete finished integration jobs so that the job list stays fast."""
+        days = days or int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("integration_core.job_retention_days", 7)
+        )
+        deleted = 0
+        while True:
+            self.env.cr.execute(
+                """
+                DELETE FROM queue_job WHERE id IN (
+                    SELECT id FROM queue_job
+                     WHERE channel LIKE 'root.integration%%'
+                       AND state IN ('done', 'cancelled')
+                       AND coalesce(date_done, date_cancelled, date_created) < %s
+                     LIMIT %s)
+                """,
+                (fields.Datetime.now() - timedelta(days=days), batch),
+            )
+            deleted += self.env.cr.rowcount
+            if self.env.cr.rowcount < batch:
+                break
+        self.env["queue.job"].invalidate_model()
+        return deleted

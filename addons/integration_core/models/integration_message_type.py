@@ -1,0 +1,83 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..tools.schema import SchemaDefinitionError, _validator
+
+
+class IntegrationMessageType(models.Model):
+    """A kind of exchange (``orders/create``, ``camt.053``...): its JSON Schema,
+    the business object whose sync rule governs it and the handler that
+    processes it (a method of ``integration.backend`` the connector adds)."""
+
+    _name = "integration.message.type"
+    _description = "Integration Message Type"
+    _order = "connector_type, code"
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(required=True, index=True)
+    connector_type = fields.Selection(
+        selection=lambda self: (
+            self.env["integration.backend"]
+            ._fields["connector_type"]
+            ._description_selection(self.env)
+        ),
+        required=True,
+    )
+    direction = fields.Selection(
+        [("in", "Inbound"), ("out", "Outbound")], required=True, default="in"
+    )
+    business_object = fields.Selection(
+        selection=lambda self: (
+            self.env["integration.sync.rule"]
+            ._fields["business_object"]
+            ._description_selection(self.env)
+        ),
+        required=True,
+        default="other",
+    )
+    handler = fields.Char(
+        help="Method of integration.backend called as handler(message, data)."
+    )
+    json_schema = fields.Text(
+        "JSON Schema", help="Checked when the message is processed."
+    )
+    payload_format = fields.Selection(
+        [("json", "JSON"), ("xml", "XML"), ("text", "Text / file")],
+        default="json",
+        required=True,
+    )
+    description = fields.Text(translate=True)
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        (
+            "code_unique",
+            "UNIQUE(connector_type, direction, code)",
+            "A message type code is unique per connector and direction.",
+        )
+    ]
+
+    @api.constrains("json_schema")
+    def _check_json_schema(self):
+        for message_type in self.filtered("json_schema"):
+            try:
+                _validator(message_type.json_schema)
+            except SchemaDefinitionError as exc:
+                raise ValidationError(
+                    _(
+                        "Invalid JSON Schema for %(type)s: %(error)s",
+                        type=message_type.code,
+                        error=exc,
+                    )
+                ) from exc
+
+    @api.model
+    def _lookup(self, connector_type, direction, code):
+        return self.search(
+            [
+                ("connector_type", "=", connector_type),
+                ("direction", "=", direction),
+                ("code", "=", code),
+            ],
+            limit=1,
+        )

@@ -1,0 +1,8 @@
+from odoo import models
+
+
+class ResPartner(models.Model):
+    """Partners come from external systems (customers, carriers, banks)."""
+
+    _name = "res.partner"
+    _inherit = ["res.partner", "integration.document.mixin"]

@@ -1,0 +1,52 @@
+"""Keep secrets out of logs, message headers and payload dumps."""
+
+import re
+
+REDACTED = "***"
+SENSITIVE_HEADERS = {
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-shopify-access-token",
+    "x-api-key",
+    "api-key",
+}
+_SENSITIVE_KEY = re.compile(
+    r"(password|secret|token|api[_-]?key|authorization|client[_-]?secret)", re.I
+)
+
+
+def redact_text(text, secrets):
+    """Replace every occurrence of each secret (longer than 3 chars) in text."""
+    if not text:
+        return text
+    for secret in sorted(
+        (s for s in secrets if s and len(s) > 3), key=len, reverse=True
+    ):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_headers(headers):
+    """A copy of headers with credential-bearing ones masked."""
+    return {
+        key: (REDACTED if key.lower() in SENSITIVE_HEADERS else value)
+        for key, value in dict(headers or {}).items()
+    }
+
+
+def redact_mapping(data):
+    """A copy of a JSON-like structure with credential-looking keys masked."""
+    if isinstance(data, dict):
+        return {
+            key: (
+                REDACTED
+                if isinstance(key, str) and _SENSITIVE_KEY.search(key)
+                else redact_mapping(value)
+            )
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [redact_mapping(item) for item in data]
+    return data

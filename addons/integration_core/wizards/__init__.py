@@ -1,0 +1,2 @@
+from . import integration_message_ignore
+from . import integration_value_map_create
