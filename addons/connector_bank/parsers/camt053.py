@@ -45,7 +45,7 @@ def looks_like_camt053(data: bytes) -> bool:
 def parse(data: bytes) -> list[Statement]:
     """Parse a camt.053 file into statements (booked entries only)."""
     root = _parse_xml(data)
-    return _CamtReader(root).read()
+    return _CamtReader(root).parse_statements()
 
 
 def _error(message, element=None):
@@ -203,7 +203,7 @@ class _CamtReader:
     def __init__(self, root):
         self.root = root
 
-    def read(self):
+    def parse_statements(self):
         statements_parent = self.root.find("BkToCstmrStmt")
         statement_nodes = statements_parent.findall("Stmt")
         if not statement_nodes:
