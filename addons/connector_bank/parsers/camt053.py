@@ -217,7 +217,7 @@ class _CamtReader:
         currency = _text(account, "Ccy")
         if not currency:
             booked = [b for b in balances if b.code in ("OPBD", "CLBD")]
-            currency = (booked or balances or [Balance("", Decimal(0))])[0].currency
+            currency = next((b.currency for b in booked + balances if b.currency), None)
         lines = []
         for index, entry in enumerate(node.findall("Ntry")):
             lines.extend(self._read_entry(entry, index, currency))
