@@ -1,0 +1,1 @@
+"""System-independent framework pieces of the sandbox."""

@@ -1,0 +1,13 @@
+"""The one place where simulated systems are registered.
+
+To add a system: create ``sandbox/<name>/`` with a ``System`` subclass
+(see ``sandbox/core/system.py`` and README.md) and append it below.
+"""
+
+
+def system_classes():
+    from .shopify import ShopifySystem
+
+    return [
+        ShopifySystem,
+    ]
