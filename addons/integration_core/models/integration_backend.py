@@ -151,7 +151,7 @@ class IntegrationBackend(models.Model):
         Message = self.env["integration.message"]
         since = fields.Datetime.now() - timedelta(hours=24)
         by_state = {
-            (row["backend_id"][0], row["state"]): row["backend_id_count"]
+            (row["backend_id"][0], row["state"]): row["__count"]
             for row in Message.read_group(
                 [("backend_id", "in", self.ids)],
                 ["backend_id"],
@@ -447,24 +447,32 @@ class IntegrationBackend(models.Model):
         if not self.base_url:
             raise UserError(_("Set the base URL first."))
         response = self._call("GET", "", message_type="connection.test", expected=None)
-        return _("HTTP %s from %s", response.status_code, self.base_url)
+        return _(
+            "HTTP %(status)s from %(url)s",
+            status=response.status_code,
+            url=self.base_url,
+        )
 
     def action_test_connection(self):
+        """Say whether the connection works. A failure is answered with a
+        notification, not an error, so that the health it recorded stays."""
         self.ensure_one()
         try:
-            result = self._test_connection()
+            result, kind, title = (
+                self._test_connection(),
+                "success",
+                _("Connection works"),
+            )
         except IntegrationError as exc:
-            raise UserError(
-                _("Connection test failed: %(error)s", error=exc.message)
-            ) from exc
+            result, kind, title = exc.message, "danger", _("Connection test failed")
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Connection works"),
+                "title": title,
                 "message": result,
-                "type": "success",
-                "sticky": False,
+                "type": kind,
+                "sticky": kind == "danger",
             },
         }
 

@@ -16,6 +16,7 @@ from ..exceptions import (
     CATEGORY_PERMANENT,
     CATEGORY_TRANSIENT,
     ERROR_CATEGORIES,
+    AuthenticationFailed,
     BusinessRuleError,
     IntegrationError,
     MappingError,
@@ -572,7 +573,9 @@ class IntegrationMessage(models.Model):
             vals.update(state="failed", next_retry_at=False)
         self.write(vals)
         if exc.category in (CATEGORY_TRANSIENT, CATEGORY_PERMANENT):
-            backend._record_failure(exc)
+            # The handler's savepoint rolled back what _call recorded: record
+            # the failure (and a refused credential) again, once.
+            backend._record_failure(exc, auth=isinstance(exc, AuthenticationFailed))
         if retry_in is not None:
             self._enqueue(eta=int(retry_in))
             note = _(
@@ -764,7 +767,7 @@ class IntegrationMessage(models.Model):
         a message is processed once even if two jobs meet.
         """
         threshold = fields.Datetime.now() - timedelta(minutes=stuck_minutes)
-        self.flush_model()
+        self.env.flush_all()
         self.env.cr.execute(
             """
             SELECT m.id FROM integration_message m
@@ -849,6 +852,7 @@ class IntegrationMessage(models.Model):
             .get_param("integration_core.job_retention_days", 7)
         )
         deleted = 0
+        self.env["queue.job"].flush_model()
         while True:
             self.env.cr.execute(
                 """

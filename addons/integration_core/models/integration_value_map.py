@@ -42,7 +42,6 @@ class IntegrationValueMap(models.Model):
         compute="_compute_res_model",
         store=True,
         readonly=False,
-        required=True,
     )
     record_ref = fields.Reference(
         selection="_selection_record_ref", string="Odoo record", required=True

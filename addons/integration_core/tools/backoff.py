@@ -14,10 +14,8 @@ def parse_retry_after(value, now=None):
     """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
     if value in (None, ""):
         return None
-    try:
+    if str(value).strip().replace(".", "", 1).isdigit():
         return max(float(value), 0.0)
-    except (TypeError, ValueError):
-        pass
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

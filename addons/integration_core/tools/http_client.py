@@ -152,7 +152,7 @@ class IntegrationHttpClient:
                 redact_headers(headers),
             )
             status = response.status_code
-            if status in expected or (expected is None and status < 400):
+            if (status < 400) if expected is None else (status in expected):
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if status in RETRY_STATUSES:

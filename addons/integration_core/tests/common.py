@@ -1,0 +1,251 @@
+"""Test helpers every connector reuses: backend factories, a signed-webhook
+poster, a job runner, and a small scripted HTTP peer for client tests."""
+
+import contextlib
+import json
+import threading
+from unittest.mock import patch
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from odoo.tests.common import HttpCase, TransactionCase, new_test_user
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from ..tools.signing import SIGNATURE_HEADER, compute_signature
+
+WEBHOOK_SECRET = "test-webhook-secret"
+ECHO_SCHEMA = json.dumps(
+    {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {
+            "id": {"type": ["string", "integer"]},
+            "name": {"type": "string", "minLength": 1},
+            "email": {"type": "string"},
+            "country": {"type": "string"},
+        },
+    }
+)
+
+
+def make_backend(env, **values):
+    """A backend with a known webhook secret (as manager, via sudo)."""
+    vals = {
+        "name": "Test backend",
+        "connector_type": "generic",
+        "webhook_secret": WEBHOOK_SECRET,
+        "retry_base_seconds": 30,
+        "max_attempts": 3,
+    }
+    vals.update(values)
+    return env["integration.backend"].sudo().create(vals)
+
+
+def make_message_type(
+    env,
+    code="partner.upsert",
+    handler="_test_handle_partner",
+    schema=ECHO_SCHEMA,
+    business_object="partner",
+    **values,
+):
+    return (
+        env["integration.message.type"]
+        .sudo()
+        .create(
+            {
+                "name": code.replace(".", " ").title(),
+                "code": code,
+                "connector_type": "generic",
+                "direction": "in",
+                "business_object": business_object,
+                "handler": handler,
+                "json_schema": schema,
+                **values,
+            }
+        )
+    )
+
+
+def signed_headers(body, secret=WEBHOOK_SECRET, topic="partner.upsert", **extra):
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: compute_signature(secret, body),
+        "X-Integration-Topic": topic,
+    }
+    headers.update(extra)
+    return headers
+
+
+def perform_jobs(trap, env=None, rounds=10):
+    """Run trapped jobs, and the jobs they enqueue (retries), until none is
+    left or ``rounds`` passes are done; returns the number performed.
+
+    With ``env``, jobs run in that environment (a job trapped during an HTTP
+    request would otherwise run in the request's finished environment).
+    """
+    performed = 0
+    for _round in range(rounds):
+        jobs = list(trap.enqueued_jobs)
+        if not jobs:
+            break
+        if env is not None:
+            for job in jobs:
+                job.recordset = job.recordset.with_env(env)
+                job.env = env
+        trap.perform_enqueued_jobs()
+        performed += len(jobs)
+    if env is not None:
+        env.invalidate_all()
+    return performed
+
+
+def handle_partner(backend, message, data):
+    """The test connector's handler: an idempotent partner upsert that can be
+    told to fail in each of the ways a real connector fails."""
+    from ..exceptions import BusinessRuleError, TransientError
+
+    env = backend.env
+    if data.get("name") == "transient":
+        raise TransientError("Remote busy", "HTTP 503", retry_after=data.get("wait"))
+    if data.get("name") == "business":
+        raise BusinessRuleError(f"Customer {data['id']} is blocked")
+    if data.get("name") == "crash":
+        raise RuntimeError("boom")
+    if data.get("country"):
+        env["integration.value.map"]._map(backend, "country", data["country"])
+    Binding = env["integration.binding"]
+    partner = Binding._find(backend, "res.partner", data["id"])
+    values = backend._check_writable(
+        "partner", "external", {"name": data["name"], "email": data.get("email")}
+    )
+    if partner:
+        partner.write(values)
+    else:
+        partner = env["res.partner"].create(values)
+        Binding._bind(backend, partner, data["id"])
+    return partner
+
+
+class IntegrationCaseMixin:
+    """Shared set-up: a backend, a message type and its handler patched in."""
+
+    @classmethod
+    def setup_integration(cls):
+        cls.backend = make_backend(cls.env)
+        cls.message_type = make_message_type(cls.env)
+        backend_class = type(cls.env["integration.backend"])
+        cls.startClassPatcher(
+            patch.object(
+                backend_class, "_test_handle_partner", handle_partner, create=True
+            )
+        )
+
+    def intake(
+        self, data, key=None, backend=None, message_type="partner.upsert", raw=None
+    ):
+        body = raw if raw is not None else json.dumps(data).encode()
+        return self.env["integration.message"]._intake(
+            backend or self.backend,
+            message_type,
+            key or f"key-{data.get('id')}",
+            body,
+        )
+
+    def perform_jobs(self, trap, rounds=10):
+        return perform_jobs(trap, self.env, rounds=rounds)
+
+    def process(self, message):
+        """Process one message the way its job does."""
+        return message._process_job()
+
+
+class IntegrationCase(IntegrationCaseMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_integration()
+        cls.user = new_test_user(
+            cls.env, login="desk_user", groups="integration_core.group_integration_user"
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="integration_manager",
+            groups="integration_core.group_integration_manager",
+        )
+
+
+class IntegrationHttpCase(IntegrationCaseMixin, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_integration()
+
+    def post_webhook(self, body, backend=None, headers=None, sign=True, **extra):
+        """POST ``body`` (bytes, str or JSON-able) to the backend's webhook."""
+        backend = backend or self.backend
+        if not isinstance(body, bytes | str):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        all_headers = signed_headers(body, **extra) if sign else {}
+        all_headers.update(headers or {})
+        return self.url_open(
+            f"/integration/webhook/{backend.id}",
+            data=body,
+            headers=all_headers,
+            timeout=30,
+        )
+
+
+class ScriptedPeer:
+    """A local HTTP server answering from a script of responses: used to test
+    the core's generic client against real HTTP (connectors use the sandbox).
+
+    ``script`` items are ``(status, body, headers)`` or callables
+    ``request -> Response``; the last item repeats. Requests are recorded.
+    """
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.requests = []
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @Request.application
+    def _app(self, request):
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "headers": dict(request.headers),
+                "body": request.get_data(),
+            }
+        )
+        step = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
+        if callable(step):
+            return step(request)
+        status, body, headers = (list(step) + [None, None])[:3]
+        return Response(
+            body or "{}",
+            status=status,
+            headers=headers or {},
+            content_type="application/json",
+        )
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextlib.contextmanager
+def trapped_jobs():
+    with trap_jobs() as trap:
+        yield trap

@@ -1,0 +1,89 @@
+"""Two transactions deliver the same message at the same time: one message,
+no error to either caller. Uses real, committed transactions."""
+
+import threading
+
+from odoo import SUPERUSER_ID, api
+from odoo.service.model import retrying
+from odoo.tests import tagged
+from odoo.tests.common import BaseCase
+
+from .common import WEBHOOK_SECRET
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentIntake(BaseCase):
+    """Not a TransactionCase: the threads need committed data to collide on."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        from odoo.modules.registry import Registry
+        from odoo.tools import config
+
+        cls.registry = Registry(config["db_name"])
+
+    def _env(self, cr):
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            backend = self._env(cr)["integration.backend"].create(
+                {"name": "Concurrency backend", "webhook_secret": WEBHOOK_SECRET}
+            )
+            self.backend_id = backend.id
+
+    def tearDown(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            backend = env["integration.backend"].browse(self.backend_id)
+            messages = env["integration.message"].search(
+                [("backend_id", "=", backend.id)]
+            )
+            env["queue.job"].search(
+                [("uuid", "in", messages.mapped("job_uuid"))]
+            ).unlink()
+            messages.unlink()
+            backend.unlink()
+        super().tearDown()
+
+    def test_same_key_in_two_transactions(self):
+        barrier = threading.Barrier(2)
+        results, errors = [], []
+
+        def deliver():
+            try:
+                with self.registry.cursor() as cr:
+                    env = self._env(cr)
+                    # Both transactions start before either inserts.
+                    env.cr.execute("SELECT 1")
+                    barrier.wait(timeout=10)
+
+                    def intake():
+                        backend = env["integration.backend"].browse(self.backend_id)
+                        message, created = env["integration.message"]._intake(
+                            backend, "partner.upsert", "same-key", b'{"id": 1}'
+                        )
+                        return message.id, created
+
+                    # What Odoo's HTTP layer does for every request.
+                    results.append(retrying(intake, env))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=deliver) for _i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 2)
+        self.assertEqual(len({message_id for message_id, _c in results}), 1)
+        self.assertEqual(sorted(created for _m, created in results), [False, True])
+        with self.registry.cursor() as cr:
+            messages = self._env(cr)["integration.message"].search(
+                [("backend_id", "=", self.backend_id)]
+            )
+            self.assertEqual(len(messages), 1)
+            self.assertEqual(messages.duplicate_count, 1)

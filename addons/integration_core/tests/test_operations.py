@@ -1,0 +1,143 @@
+"""Crons, the overview, outbound calls and the circuit breaker."""
+
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import tagged
+
+from ..exceptions import AuthenticationFailed, CircuitOpen
+from .common import IntegrationCase, ScriptedPeer, trapped_jobs
+
+
+@tagged("post_install", "-at_install")
+class TestOperations(IntegrationCase):
+    def test_purge_keeps_metadata(self):
+        old, _c = self.intake({"id": 70, "name": "Old"})
+        recent, _c = self.intake({"id": 71, "name": "Recent"})
+        failed, _c = self.intake({"id": 72, "name": "business"})
+        for message in old | recent | failed:
+            self.process(message)
+        old.sudo().done_at = fields.Datetime.now() - timedelta(days=40)
+        failed.sudo().write({"done_at": fields.Datetime.now() - timedelta(days=40)})
+        self.assertEqual(self.env["integration.message"]._cron_purge_payloads(), 1)
+        self.assertTrue(old.payload_purged)
+        self.assertFalse(old.payload)
+        self.assertEqual(old.state, "done")
+        self.assertEqual(old.external_id or old.idempotency_key, "key-70")
+        self.assertTrue(recent.payload)
+        self.assertTrue(failed.payload, "open exceptions keep their payload")
+
+    def test_vacuum_done_jobs(self):
+        with trapped_jobs():
+            pass
+        message, _c = self.intake({"id": 73, "name": "Job"})
+        job = self.env["queue.job"].search([("uuid", "=", message.job_uuid)])
+        job.write(
+            {"state": "done", "date_done": fields.Datetime.now() - timedelta(days=30)}
+        )
+        self.assertGreaterEqual(self.env["integration.message"]._cron_vacuum_jobs(), 1)
+        self.assertFalse(job.exists())
+
+    def test_overview_figures(self):
+        with trapped_jobs() as trap:
+            for index, name in enumerate(["A", "B", "business", "crash"]):
+                self.intake({"id": 80 + index, "name": name})
+            self.intake({"id": 90, "name": "queued"}, key="queued")
+            trap.enqueued_jobs = trap.enqueued_jobs[:4]
+            self.perform_jobs(trap)
+        backend = self.backend
+        backend.invalidate_recordset()
+        self.assertEqual(backend.queue_depth, 1)
+        self.assertEqual(backend.count_failed, 1)
+        self.assertEqual(backend.count_dead, 1)
+        self.assertEqual(backend.count_done, 2)
+        self.assertEqual(backend.count_exceptions, 2)
+        self.assertTrue(backend.oldest_exception_at)
+        self.assertIn("5 messages in 24h", backend.throughput_chart)
+        self.assertEqual(backend.health, "degraded")  # the crash is technical
+        exceptions = self.env["integration.message"].search(
+            [("backend_id", "=", backend.id), ("needs_attention", "=", True)]
+        )
+        self.assertEqual(len(exceptions), 2)
+        action = backend.action_view_exceptions()
+        self.assertEqual(
+            self.env["integration.message"].search(action["domain"]), exceptions
+        )
+
+    def test_older_than_sla_filter(self):
+        message, _c = self.intake({"id": 91, "name": "business"})
+        self.process(message)
+        Message = self.env["integration.message"]
+        self.assertFalse(
+            Message.search([("over_sla", "=", True), ("id", "=", message.id)])
+        )
+        self.env.cr.execute(
+            "UPDATE integration_message SET create_date = create_date - interval "
+            "'30 hours' WHERE id = %s",
+            [message.id],
+        )
+        message.invalidate_recordset()
+        self.assertEqual(Message.search([("over_sla", "=", True)]), message)
+        self.assertTrue(message.over_sla)
+
+    def test_outbound_call_logged_and_circuit_breaker(self):
+        self.backend.circuit_threshold = 2
+        with ScriptedPeer([(200, '{"shop": "ok"}')]) as peer:
+            self.backend.base_url = peer.url
+            self.backend.sudo().api_key = "tok-SECRET-999"
+            response = self.backend._call(
+                "GET", "/status", headers={"Authorization": "Bearer tok-SECRET-999"}
+            )
+            self.assertEqual(response.json(), {"shop": "ok"})
+        log = self.env["integration.message"].search(
+            [("backend_id", "=", self.backend.id), ("is_call_log", "=", True)]
+        )
+        self.assertEqual(log.state, "done")
+        self.assertEqual(log.http_status, 200)
+        self.assertIn("/status", log.request_summary)
+        self.assertTrue(self.backend.last_success_at)
+        self.assertEqual(self.backend.health, "ok")
+        with ScriptedPeer(
+            [(401, '{"errors": "Invalid token tok-SECRET-999"}')]
+        ) as peer:
+            self.backend.base_url = peer.url
+            self.backend.sudo().write({"api_key": "tok-SECRET-999"})
+            # (not assertRaises: Odoo's rolls back a savepoint, and with it
+            # the failure counts this test is about)
+            raised = []
+            for _i in range(2):
+                try:
+                    self.backend._call("GET", "/status")
+                except AuthenticationFailed as exc:
+                    raised.append(exc)
+            self.assertEqual(len(raised), 2, "401 raises AuthenticationFailed")
+            self.assertTrue(self.backend.circuit_open)
+            self.assertEqual(self.backend.health, "stopped")
+            with self.assertRaises(CircuitOpen):
+                self.backend._call("GET", "/status")
+            self.assertEqual(len(peer.requests), 2, "no call while the circuit is open")
+        self.assertNotIn("tok-SECRET-999", self.backend.last_error or "")
+        # new credentials close the circuit
+        self.backend.sudo().api_key = "tok-NEW"
+        self.assertFalse(self.backend.circuit_open)
+
+    def test_test_connection_button(self):
+        with ScriptedPeer([(200, "{}")]) as peer:
+            self.backend.base_url = peer.url
+            action = self.backend.action_test_connection()
+        self.assertEqual(action["params"]["type"], "success")
+        self.backend.base_url = "http://127.0.0.1:9"
+        action = self.backend.action_test_connection()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("could not be reached", action["params"]["message"])
+        self.assertEqual(self.backend.health, "degraded")
+        self.assertTrue(self.backend.last_error)
+
+    def test_document_smart_button(self):
+        message, _c = self.intake({"id": 92, "name": "Ola"})
+        self.process(message)
+        partner = message._related_record()
+        action = partner.action_view_integration_messages()
+        self.assertEqual(
+            self.env["integration.message"].search(action["domain"]), message
+        )

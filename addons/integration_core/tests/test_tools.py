@@ -1,0 +1,109 @@
+"""Pure-Python mechanics: signing, schemas, backoff, redaction, rate limit."""
+
+import datetime
+import json
+from email.utils import format_datetime
+
+from ..tools.backoff import backoff_seconds, parse_retry_after, retry_delay
+from ..tools.http_client import RateLimiter
+from ..tools.redaction import redact_headers, redact_mapping, redact_text
+from ..tools.schema import schema_violations
+from ..tools.signing import body_digest, compute_signature, verify_signature
+
+
+def test_signature_roundtrip_and_tampering():
+    body = b'{"id": 1}'
+    signature = compute_signature("s3cret", body)
+    assert verify_signature("s3cret", body, signature)
+    assert not verify_signature("s3cret", body + b" ", signature)
+    assert not verify_signature("other", body, signature)
+    assert not verify_signature("s3cret", body, None)
+    assert not verify_signature("", body, signature)
+    assert not verify_signature("s3cret", body, "not base64 at all")
+
+
+def test_signature_matches_shopify_scheme():
+    # base64(HMAC-SHA256(secret, raw body)), as Shopify documents it.
+    import base64
+    import hashlib
+    import hmac
+
+    body = b'{"email":"a@example.com"}'
+    expected = base64.b64encode(
+        hmac.new(b"key", body, hashlib.sha256).digest()
+    ).decode()
+    assert compute_signature("key", body) == expected
+
+
+def test_body_digest_is_stable():
+    assert body_digest(b"abc") == body_digest("abc")
+    assert len(body_digest(b"abc")) == 64
+
+
+def test_schema_violations_list_every_path():
+    schema = json.dumps(
+        {
+            "type": "object",
+            "required": ["id", "lines"],
+            "properties": {
+                "id": {"type": "integer"},
+                "lines": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["sku"]},
+                },
+            },
+        }
+    )
+    problems = schema_violations(schema, {"id": "x", "lines": [{"sku": "A"}, {}]})
+    assert problems == [
+        "$.id: 'x' is not of type 'integer'",
+        "$.lines[1]: 'sku' is a required property",
+    ]
+    assert schema_violations(schema, {"id": 1, "lines": []}) == []
+    assert schema_violations(None, {"anything": True}) == []
+
+
+def test_backoff_doubles_and_caps():
+    assert [backoff_seconds(n, base=30, cap=200) for n in (1, 2, 3, 4)] == [
+        30,
+        60,
+        120,
+        200,
+    ]
+    assert retry_delay(3, retry_after=7, base=30) == 7
+    assert retry_delay(3, retry_after=None, base=30) == 120
+
+
+def test_retry_after_seconds_and_http_date():
+    assert parse_retry_after("2") == 2.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    now = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.timezone.utc)
+    later = format_datetime(now + datetime.timedelta(seconds=90), usegmt=True)
+    assert parse_retry_after(later, now=now) == 90.0
+
+
+def test_redaction():
+    assert redact_text("token=abcd1234 ok", ["abcd1234"]) == "token=*** ok"
+    assert redact_text("short ab", ["ab"]) == "short ab"  # too short to mask
+    headers = redact_headers({"X-Shopify-Access-Token": "t", "Accept": "json"})
+    assert headers == {"X-Shopify-Access-Token": "***", "Accept": "json"}
+    assert redact_mapping({"client_secret": "x", "n": [{"password": 1}]}) == {
+        "client_secret": "***",
+        "n": [{"password": "***"}],
+    }
+
+
+def test_rate_limiter_waits_for_tokens():
+    clock = [0.0]
+    waits = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        clock[0] += seconds
+
+    limiter = RateLimiter(2, burst=2, clock=lambda: clock[0], sleep=sleep)
+    for _i in range(4):
+        limiter.acquire()
+    # two calls from the burst, then one every half second
+    assert [round(w, 2) for w in waits] == [0.5, 0.5]
