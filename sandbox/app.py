@@ -38,15 +38,15 @@ from .registry import system_classes
 _logger = logging.getLogger(__name__)
 
 CORE_ROUTES = [
-    ("/_health", "health", ["GET"]),
-    ("/_control/reset", "reset", ["POST"]),
-    ("/_control/faults", "faults", ["GET", "POST", "DELETE"]),
-    ("/_control/faults/<int:rule_id>", "fault", ["DELETE"]),
-    ("/_control/webhooks/deliveries", "deliveries", ["GET"]),
-    ("/_control/webhooks/config", "webhook_config", ["GET", "POST", "PUT"]),
-    ("/_control/webhooks/drain", "webhook_drain", ["POST"]),
-    ("/_control/webhooks/release", "webhook_release", ["POST"]),
-    ("/_control/requests", "requests_log", ["GET", "DELETE"]),
+    ("/_health", "core_health", ["GET"]),
+    ("/_control/reset", "core_reset", ["POST"]),
+    ("/_control/faults", "core_faults", ["GET", "POST", "DELETE"]),
+    ("/_control/faults/<int:rule_id>", "core_fault", ["DELETE"]),
+    ("/_control/webhooks/deliveries", "core_deliveries", ["GET"]),
+    ("/_control/webhooks/config", "core_webhook_config", ["GET", "POST", "PUT"]),
+    ("/_control/webhooks/drain", "core_webhook_drain", ["POST"]),
+    ("/_control/webhooks/release", "core_webhook_release", ["POST"]),
+    ("/_control/requests", "core_requests_log", ["GET", "DELETE"]),
 ]
 
 
@@ -170,7 +170,7 @@ class SandboxApp:
         return system.decorate_fault_response(response, request, handler, values)
 
     # -- framework endpoints ------------------------------------------------------
-    def health(self, request):
+    def core_health(self, request):
         return json_response(
             {
                 "status": "ok",
@@ -182,7 +182,7 @@ class SandboxApp:
             }
         )
 
-    def reset(self, request):
+    def core_reset(self, request):
         body = read_json(request)
         self.faults.clear()
         self.dispatcher.reset()
@@ -195,7 +195,7 @@ class SandboxApp:
             self.dispatcher.configure(**body["webhooks"])
         return json_response({"status": "reset"})
 
-    def faults(self, request):
+    def core_faults(self, request):
         if request.method == "GET":
             return json_response({"faults": self.faults.list()})
         if request.method == "DELETE":
@@ -214,12 +214,12 @@ class SandboxApp:
             return json_response({"fault": created[0]}, 201)
         return json_response({"faults": created}, 201)
 
-    def fault(self, request, rule_id):
+    def core_fault(self, request, rule_id):
         if not self.faults.clear(rule_id):
             raise ApiError(404, {"error": "no such fault"})
         return json_response({"removed": 1})
 
-    def deliveries(self, request):
+    def core_deliveries(self, request):
         args = request.args
         filters = {
             key: args.get(key)
@@ -230,7 +230,7 @@ class SandboxApp:
         )
         return json_response({"deliveries": items, "stats": self.dispatcher.stats()})
 
-    def webhook_config(self, request):
+    def core_webhook_config(self, request):
         if request.method == "GET":
             return json_response({"config": dict(self.dispatcher.config)})
         try:
@@ -239,15 +239,15 @@ class SandboxApp:
             raise ApiError(422, {"error": str(exc)}) from exc
         return json_response({"config": config})
 
-    def webhook_drain(self, request):
+    def core_webhook_drain(self, request):
         body = read_json(request)
         done = self.dispatcher.drain(float(body.get("timeout", 10)))
         return json_response({"drained": done, "stats": self.dispatcher.stats()})
 
-    def webhook_release(self, request):
+    def core_webhook_release(self, request):
         return json_response({"released": self.dispatcher.release()})
 
-    def requests_log(self, request):
+    def core_requests_log(self, request):
         if request.method == "DELETE":
             self.request_log.clear()
             return json_response({"requests": []})
