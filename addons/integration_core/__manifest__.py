@@ -15,6 +15,7 @@
         "security/ir.model.access.csv",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
+        "data/integration_message_type_data.xml",
         "views/integration_backend_views.xml",
         "views/integration_sync_rule_views.xml",
         "views/integration_message_views.xml",

@@ -10,11 +10,11 @@ _last_warning = {}
 WARNING_INTERVAL = 60  # seconds between two bad-signature warnings per backend
 
 
-def _json(status, **body):
+def _json(http_status, **body):
     return request.make_response(
         json.dumps(body),
         headers=[("Content-Type", "application/json")],
-        status=status,
+        status=http_status,
     )
 
 
@@ -37,6 +37,19 @@ class IntegrationWebhookController(http.Controller):
     even when its body is not valid JSON (processing then fails it and says
     why); a bad signature stores nothing.
     """
+
+    @http.route(
+        "/integration/ping",
+        type="http",
+        auth="none",
+        methods=["GET"],
+        save_session=False,
+    )
+    def ping(self):
+        """Liveness of Odoo *and* its database, for load balancers; also the
+        baseline route of the intake benchmark."""
+        request.env.cr.execute("SELECT 1")
+        return _json(200, status="ok")
 
     @http.route(
         "/integration/webhook/<int:backend_id>",

@@ -518,3 +518,39 @@ class IntegrationBackend(models.Model):
             _logger.debug("%s has no poller for %s", self.name, rule.business_object)
             return 0
         return handler(rule) or 0
+
+    # ------------------------------------------------------------------
+    # Generic connector: contacts pushed by any system as signed JSON
+    # ------------------------------------------------------------------
+    def _generic_handle_contact_upsert(self, message, data):
+        """``contact.upsert``: create or update a partner from ``{id, name,
+        email, phone, street, city, zip, country}``; found by binding, then by
+        email, so that a returning contact never becomes a second partner."""
+        self.ensure_one()
+        Binding = self.env["integration.binding"]
+        partner = Binding._find(self, "res.partner", data["id"])
+        if not partner and data.get("email"):
+            partner = self.env["res.partner"].search(
+                [("email", "=ilike", data["email"]), ("parent_id", "=", False)],
+                limit=1,
+            )
+        values = {
+            key: data[key]
+            for key in ("name", "email", "phone", "street", "city", "zip")
+            if key in data
+        }
+        if data.get("country"):
+            values["country_id"] = self.env["integration.value.map"]._lookup(
+                self, "country", data["country"], default=True
+            ) or self.env["res.country"].search(
+                [("code", "=", data["country"].upper())], limit=1
+            )
+            values["country_id"] = values["country_id"].id or False
+        if partner:
+            partner.write(self._check_writable("partner", "external", values))
+        else:
+            self._check_flow("partner", "import")
+            partner = self.env["res.partner"].create(values)
+        if not Binding._binding_of(self, partner):
+            Binding._bind(self, partner, data["id"])
+        return partner
