@@ -112,8 +112,10 @@ class _CostWalker:
                 1 + self.selection_cost(named, node.selection_set, item, True)
                 for item in items
             )
-        size = self._arg(field_def, node, "first") or 1
-        return size * (1 + self.selection_cost(named, node.selection_set))
+        size = self._arg(field_def, node, "first")
+        if size is None and "ids" in field_def.args:
+            size = len(self._arg(field_def, node, "ids") or [])
+        return (size or 1) * (1 + self.selection_cost(named, node.selection_set))
 
     def _connection_cost(self, node, field_def, conn_type, value, actual):
         if actual and value is None:

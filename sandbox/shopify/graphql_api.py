@@ -1473,6 +1473,9 @@ class GraphQLRequest:
         self.query = query
         self.variables = variables or {}
         self.operation_name = operation_name
+        if not isinstance(self.variables, dict):
+            self.errors = [{"message": "Variables must be a JSON object"}]
+            return
         self.errors = []
         self.document = None
         self.operation = None

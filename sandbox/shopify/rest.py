@@ -407,17 +407,15 @@ class ShopifyRestMixin:
 
     def rest_inventory_levels(self, request, shop, version):
         def handler(s):
-            args = request.args
-            items = {
-                int(i)
-                for i in args.get("inventory_item_ids", "").split(",")
-                if i.strip().isdigit()
-            }
-            locs = {
-                int(i)
-                for i in args.get("location_ids", "").split(",")
-                if i.strip().isdigit()
-            }
+            filters = self._page_filters(
+                request, ("inventory_item_ids", "location_ids")
+            )
+
+            def ids(name):
+                raw = str(filters.get(name, ""))
+                return {int(i) for i in raw.split(",") if i.strip().isdigit()}
+
+            items, locs = ids("inventory_item_ids"), ids("location_ids")
             if not items and not locs:
                 raise ApiError(
                     422,
@@ -435,11 +433,7 @@ class ShopifyRestMixin:
                 request,
                 levels,
                 lambda lvl: (lvl.item_id, lvl.location_id),
-                {
-                    k: args[k]
-                    for k in ("inventory_item_ids", "location_ids")
-                    if k in args
-                },
+                filters,
                 False,
                 s.level_rest,
                 "inventory_levels",

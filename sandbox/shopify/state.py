@@ -421,16 +421,21 @@ class Shop:
     def check_token(self, token):
         if not token:
             return False
-        if secrets.compare_digest(token, self.settings["access_token"]):
+        if secrets.compare_digest(
+            token.encode("utf-8"), self.settings["access_token"].encode("utf-8")
+        ):
             return True
         expiry = self.tokens.get(token)
         return expiry is not None and expiry > time.time()
 
     def issue_token(self, client_id, client_secret):
         if not (
-            secrets.compare_digest(str(client_id or ""), self.settings["client_id"])
+            secrets.compare_digest(
+                str(client_id or "").encode(), self.settings["client_id"].encode()
+            )
             and secrets.compare_digest(
-                str(client_secret or ""), self.settings["client_secret"]
+                str(client_secret or "").encode(),
+                self.settings["client_secret"].encode(),
             )
         ):
             return None
@@ -490,7 +495,7 @@ class Shop:
         loc = Location(self.new_id(), spec or {}, utcnow())
         self.locations[loc.id] = loc
         for item in self.items.values():
-            if spec.get("stock_all_items", True):
+            if (spec or {}).get("stock_all_items", True):
                 self.levels.setdefault(
                     (item.id, loc.id), Level(item.id, loc.id, 0, utcnow())
                 )

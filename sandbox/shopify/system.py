@@ -200,7 +200,9 @@ class ShopifySystem(ShopifyRestMixin, ShopifyControlMixin, System):
         if gql.errors:
             return self.finish(json_response({"errors": gql.errors}), version)
         requested = gql.requested_cost
-        max_cost = int(shop_obj.settings["max_query_cost"])
+        max_cost = int(
+            min(shop_obj.settings["max_query_cost"], shop_obj.gql_bucket.capacity)
+        )
         if requested > max_cost:
             body = {
                 "errors": [
