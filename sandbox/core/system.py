@@ -7,10 +7,12 @@ systems in ``sandbox/registry.py``.
 """
 
 import threading
+import uuid
 
 from werkzeug.routing import Rule
 
-from .util import json_response
+from .signing import INTEGRATION_SIGNATURE_HEADER, hmac_sha256_b64
+from .util import dumps, format_utc, json_response, utcnow
 
 
 class SandboxContext:
@@ -79,6 +81,35 @@ class System:
     def decorate_fault_response(self, response, request, handler, values):
         """Hook to add system headers (API version, ...) to fault answers."""
         return response
+
+    # -- webhooks --------------------------------------------------------------
+    def send_webhook(self, topic, url, payload, secret, headers=None, target=""):
+        """Queue a JSON webhook signed the suite's way (X-Integration-Signature).
+
+        ``payload`` is serialised once (the signature covers those exact
+        bytes); retries and delivery faults are handled by the dispatcher.
+        Returns the Delivery objects created (2 with a duplicate fault).
+        """
+        body = dumps(payload)
+        delivery_id = str(uuid.uuid4())
+        all_headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"sandbox-{self.name}",
+            INTEGRATION_SIGNATURE_HEADER: hmac_sha256_b64(secret, body),
+            "X-Integration-Event": topic,
+            "X-Integration-Delivery-Id": delivery_id,
+            "X-Integration-Sent-At": format_utc(utcnow()),
+        }
+        all_headers.update(headers or {})
+        return self.ctx.dispatcher.enqueue(
+            self.name,
+            topic,
+            url,
+            body,
+            all_headers,
+            delivery_id,
+            {"target": target},
+        )
 
     # -- state ---------------------------------------------------------------
     def reset(self):

@@ -1,11 +1,9 @@
 """Shopify webhook topics, HMAC signing and delivery headers (pure)."""
 
-import base64
-import hashlib
-import hmac
 import uuid
 from datetime import datetime, timezone
 
+from ..core.signing import hmac_sha256_b64, verify_hmac_sha256_b64
 from ..core.util import dumps
 
 #: GraphQL WebhookSubscriptionTopic -> REST/header topic
@@ -54,12 +52,11 @@ def topic_to_rest(value):
 
 def sign(secret, body):
     """Base64 HMAC-SHA256 of the raw body (X-Shopify-Hmac-Sha256)."""
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_sha256_b64(secret, body)
 
 
 def verify(secret, body, signature):
-    return hmac.compare_digest(sign(secret, body), signature or "")
+    return verify_hmac_sha256_b64(secret, body, signature)
 
 
 def filter_fields(payload, include_fields):
