@@ -7,9 +7,9 @@ a connector pushed (inventory changes, fulfillments).
 
 import time
 
-from ..core.util import ApiError, json_response, read_json, utcnow
+from ..core.util import ApiError, json_response, read_json
 from .orders import OrderSpecError
-from .state import DEFAULT_VERSION, ShopError, parse_gid
+from .state import ShopError
 from .webhooks import TOPIC_ENUMS, topic_to_rest
 
 
@@ -309,7 +309,7 @@ class ShopifyControlMixin:
                         TOPIC_ENUMS[rest_topic],
                         address,
                         {"includeFields": body.get("include_fields") or []},
-                        body.get("api_version") or DEFAULT_VERSION,
+                        body.get("api_version") or obj.settings["webhook_api_version"],
                     )
                 )
             return json_response(
@@ -331,6 +331,3 @@ class ShopifyControlMixin:
             state=request.args.get("state"),
         )
         return json_response({"deliveries": deliveries})
-
-
-__all__ = ["ShopifyControlMixin", "parse_gid", "utcnow"]

@@ -1524,6 +1524,3 @@ class GraphQLRequest:
             SCHEMA, self.document, self.operation, self.variables, result.data or {}
         )
         return body, actual, context.get("search")
-
-
-__all__ = ["SCHEMA", "GraphQLRequest", "q2", "fmt"]

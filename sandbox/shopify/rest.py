@@ -15,8 +15,6 @@ from ..core.util import (
     parse_datetime,
 )
 from .cursors import CursorError, decode_cursor, encode_cursor, paginate
-from .orders import gid
-from .state import DEFAULT_VERSION, parse_gid
 from .webhooks import TOPIC_ENUMS, topic_to_rest
 
 PAGINATION_DOC = "https://shopify.dev/api/usage/pagination-rest"
@@ -489,6 +487,3 @@ class ShopifyRestMixin:
             return {"webhook": sub.rest(s.offset)}
 
         return self.rest_call(request, shop, version, handler)
-
-
-__all__ = ["ShopifyRestMixin", "DEFAULT_VERSION", "gid", "parse_gid"]

@@ -11,7 +11,7 @@ import time
 
 from ..core.ratelimit import LeakyBucket
 from ..core.util import format_datetime, format_utc, parse_datetime, utcnow
-from .money import ZERO, fmt, money_set, q2, to_decimal
+from .money import ZERO, fmt, q2, to_decimal
 from .orders import (
     CANCEL_REASONS,
     OrderSpecError,
@@ -1653,6 +1653,3 @@ def rest_set_to_bag(money_set_value):
             "currencyCode": money_set_value["presentment_money"]["currency_code"],
         },
     }
-
-
-__all__ = ["ShopError", "Shop", "money_bag", "rest_set_to_bag", "money_set"]
