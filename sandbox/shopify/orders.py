@@ -192,9 +192,31 @@ def _parse_shipping(spec):
 
 
 def _apply_discounts(spec, lines, shipping):
-    """Fill allocations; return the REST discount_applications list."""
+    """Fill allocations; return (discount_applications, discount_codes).
+
+    Line-level discounts come first, then order-level ones are allocated
+    across the remaining line amounts, then shipping discounts.
+    """
     applications = []
     codes = []
+    # line-level manual discounts (amount for the whole line)
+    for line in lines:
+        if line["line_discount"]:
+            index = len(applications)
+            amount = min(line["line_discount"], line["total"])
+            applications.append(
+                {
+                    "target_type": "line_item",
+                    "type": "manual",
+                    "value": rate_str(amount),
+                    "value_type": "fixed_amount",
+                    "allocation_method": "one",
+                    "target_selection": "explicit",
+                    "title": line["spec"].get("discount_title") or "Line discount",
+                    "description": None,
+                }
+            )
+            line["allocations"].append((index, amount, True))
     # order-level discounts, allocated across lines in proportion
     for discount in _listify(spec.get("discount")) + _listify(spec.get("discounts")):
         value_type = _discount_value_type(discount)
@@ -229,25 +251,6 @@ def _apply_discounts(spec, lines, shipping):
             if share:
                 line["allocations"].append((index, share, False))
         codes.append({"code": code or "", "amount": fmt(amount), "type": value_type})
-    # line-level manual discounts (amount for the whole line)
-    for line in lines:
-        if line["line_discount"]:
-            index = len(applications)
-            base = line["total"] - sum(a[1] for a in line["allocations"])
-            amount = min(line["line_discount"], base)
-            applications.append(
-                {
-                    "target_type": "line_item",
-                    "type": "manual",
-                    "value": rate_str(amount),
-                    "value_type": "fixed_amount",
-                    "allocation_method": "one",
-                    "target_selection": "explicit",
-                    "title": line["spec"].get("discount_title") or "Line discount",
-                    "description": None,
-                }
-            )
-            line["allocations"].append((index, amount, True))
     for ship in shipping:
         if ship["discount"]:
             index = len(applications)
