@@ -277,3 +277,32 @@ def test_fault_rules():
         is path_rule
     )
     assert backoff_delay(3, DEFAULT_CONFIG) == 4.0
+
+
+def test_line_discount_applies_before_order_discount():
+    spec = {
+        "lines": [
+            {"sku": "A", "quantity": 2, "price": "19.99", "tax_rate": "0.21"},
+            {
+                "sku": "B",
+                "quantity": 1,
+                "price": "8.00",
+                "tax_rate": "0.06",
+                "discount": "1.00",
+            },
+        ],
+        "discount": {"title": "Staff", "type": "percentage", "value": "15"},
+    }
+    order = build_order(spec, Ctx(), 1003, NOW)
+    a, b = order["line_items"]
+    # 15% of (39.98 + 7.00) = 7.05, split 6.00 / 1.05 by largest remainder
+    assert [x["amount"] for x in a["discount_allocations"]] == ["6.00"]
+    assert [x["amount"] for x in b["discount_allocations"]] == ["1.00", "1.05"]
+    assert b["total_discount"] == "1.00"  # only the line-level discount
+    assert a["tax_lines"][0]["price"] == "7.14"  # 33.98 * 0.21
+    assert b["tax_lines"][0]["price"] == "0.36"  # 5.95 * 0.06
+    assert order["total_discounts"] == "8.05"
+    assert order["total_price"] == "47.43"  # 39.93 + 7.50 tax
+    assert order["discount_codes"] == [
+        {"code": "", "amount": "7.05", "type": "percentage"}
+    ]
