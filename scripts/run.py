@@ -1,0 +1,472 @@
+"""The run command (``make run``): the demo database, the sandbox and Odoo.
+
+1. stop at once, with instructions, when Odoo 17 cannot be imported; find
+   PostgreSQL (``PG*`` variables, else 127.0.0.1:5432, else a private server);
+2. write ``var/odoo.conf``: two HTTP workers, one cron worker and the queue_job
+   runner (server-wide module) with the integration channels;
+3. create the database with every addon of ``addons/`` and their demo data or,
+   when it exists, update those addons (and install new ones): running the
+   command again keeps the data;
+4. start the sandbox (``python3 -m sandbox``) and Odoo as child processes, wait
+   until Odoo answers and print the URL and the login;
+5. Ctrl-C (or SIGTERM) stops both children.
+
+Options: ``--port`` (8069), ``--db`` (integration_demo), ``--no-sandbox``,
+``--sandbox-port`` (8079), ``--interface`` (127.0.0.1), ``--log-console``
+(Odoo's and the sandbox's logs on the console instead of ``var/*.log``).
+"""
+
+import argparse
+import ctypes
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from odoo_env import (
+    REPO,
+    fail,
+    odoo_addons_path,
+    odoo_command,
+    postgres_connection,
+    project_addons,
+    require_odoo17,
+    write_config,
+)
+
+VAR = REPO / "var"
+DB_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")  # Odoo's own rule
+READY_TIMEOUT = 180  # seconds for Odoo to answer /web/login
+STOP_TIMEOUT = 30  # seconds for a child to stop before it is killed
+
+# Odoo's prefork server starts its websocket (gevent) process by running
+# ``sys.executable sys.argv[0] gevent ...``. Under ``python3 -m odoo``,
+# argv[0] is odoo/__main__.py, which cannot run as a script; a launcher file
+# like Odoo's own odoo-bin can. When gevent cannot be loaded, the launcher
+# keeps that one process idle: Odoo would otherwise respawn it without end.
+LAUNCHER = '''\
+"""Odoo's command line (written by scripts/run.py, like Odoo's odoo-bin)."""
+
+import sys
+import time
+
+EVENTED = sys.argv[1:2] == ["gevent"]
+try:
+    import odoo
+except Exception:
+    if not EVENTED:
+        raise
+    import traceback
+
+    traceback.print_exc()
+    print(
+        "*** gevent cannot be loaded: Odoo's websocket process is disabled "
+        "(the web client works, without live notifications)",
+        file=sys.stderr,
+        flush=True,
+    )
+    while True:
+        time.sleep(3600)
+
+if __name__ == "__main__":
+    odoo.cli.main()
+'''
+
+
+def gevent_works():
+    """True when this Python can run Odoo's websocket (gevent) process."""
+    check = "import gevent.monkey; gevent.monkey.patch_all()"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", check], capture_output=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _child_setup():
+    """In the child, before exec: default Ctrl-C, and die with run.py."""
+    # A command started in the background by a shell inherits an ignored
+    # SIGINT; the children must react to the SIGINT run.py sends them.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if not sys.platform.startswith("linux"):
+        return
+    try:  # get SIGTERM when run.py itself dies, even by SIGKILL
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+    except (OSError, AttributeError):
+        pass
+
+
+class Child:
+    """A child process in its own process group, stopped with ``stop_signal``."""
+
+    def __init__(self, name, command, log_path, stop_signal, console=False):
+        self.name = name
+        self.log_path = log_path
+        self.stop_signal = stop_signal
+        self.log = None if console else open(log_path, "w")
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT if self.log else None,
+            # Own session: the terminal's Ctrl-C reaches run.py only, which
+            # then stops the children in order.
+            start_new_session=True,
+            preexec_fn=_child_setup,
+        )
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            try:
+                self.process.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
+    def kill_group(self):
+        """SIGKILL whatever is left of the process group (workers, ...)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def tail(self, lines=40):
+        if not self.log:
+            return ""
+        self.log.flush()
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def close(self):
+        if self.log:
+            self.log.close()
+
+
+def stop_children(children):
+    """Ask every child to stop, wait, then kill what is left."""
+    for child in children:
+        child.signal(child.stop_signal)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for child in children:
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{child.name} did not stop in time: killed", file=sys.stderr)
+        # Odoo's workers and job runner live in the same process group.
+        child.kill_group()
+        child.process.wait()
+        child.close()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+# ---------------------------------------------------------------- database
+
+
+def _connect(host, port, user, dbname="postgres"):
+    import psycopg2  # noqa: PLC0415
+
+    return psycopg2.connect(host=host, port=port, user=user, dbname=dbname)
+
+
+def installed_addons(host, port, user, dbname, addons):
+    """None when ``dbname`` is not an Odoo database yet, else the installed ones."""
+    conn = _connect(host, port, user)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+            exists = bool(cr.fetchone())
+    finally:
+        conn.close()
+    if not exists:
+        return None
+    conn = _connect(host, port, user, dbname)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT to_regclass('public.ir_module_module') IS NOT NULL")
+            if not cr.fetchone()[0]:
+                return None
+            cr.execute(
+                "SELECT name FROM ir_module_module "
+                "WHERE name = ANY(%s) AND state IN ('installed', 'to upgrade')",
+                (list(addons),),
+            )
+            return {row[0] for row in cr.fetchall()}
+    finally:
+        conn.close()
+
+
+def prepare_database(config, host, port, user, dbname, addons, children):
+    """Create the demo database, or update it: the data stays."""
+    installed = installed_addons(host, port, user, dbname, addons)
+    if installed is None:
+        to_install, to_update = addons, []
+        print(
+            f"== creating database {dbname} with {', '.join(addons)} and demo data",
+            flush=True,
+        )
+    else:
+        to_install = [name for name in addons if name not in installed]
+        to_update = [name for name in addons if name in installed]
+        steps = []
+        if to_update:
+            steps.append(f"update {', '.join(to_update)}")
+        if to_install:
+            steps.append(f"install {', '.join(to_install)}")
+        print(
+            f"== database {dbname} exists, its data is kept: {'; '.join(steps)}",
+            flush=True,
+        )
+    args = ["-c", str(config), "-d", dbname]
+    if to_install:
+        args += ["-i", ",".join(to_install)]
+    if to_update:
+        args += ["-u", ",".join(to_update)]
+    args += ["--stop-after-init", "--max-cron-threads=0", "--workers=0"]
+    log_path = VAR / "odoo-init.log"
+    print(f"   (takes a minute or two; log: {log_path.relative_to(REPO)})", flush=True)
+    init = Child("odoo init", odoo_command(*args), log_path, signal.SIGINT)
+    children.append(init)
+    returncode = init.process.wait()
+    children.remove(init)
+    output = init.tail(lines=10**6)
+    init.close()
+    # Odoo logs a failed module load as an ERROR/CRITICAL and may still exit 0.
+    failed = returncode != 0 or any(
+        f" {level} {dbname} " in line
+        for line in output.splitlines()
+        for level in ("ERROR", "CRITICAL")
+    )
+    if failed:
+        print("\n".join(output.splitlines()[-60:]), file=sys.stderr)
+        fail(
+            f"installing/updating the addons in {dbname} failed "
+            f"(end of {log_path} above)"
+        )
+
+
+# ---------------------------------------------------------------- waiting
+
+
+def port_in_use(host, port):
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for(check, children, what, timeout):
+    """Poll ``check()`` until true; stop early when a child has died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in children:
+            if not child.alive():
+                print(child.tail(), file=sys.stderr)
+                fail(
+                    f"{child.name} exited (code {child.process.returncode}) "
+                    f"while waiting for {what}"
+                    + (f"; its log: {child.log_path}" if child.log else "")
+                )
+        if check():
+            return
+        time.sleep(0.5)
+    fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def odoo_answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8069, help="Odoo's HTTP port")
+    parser.add_argument("--db", default="integration_demo", help="database name")
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="do not start the sandbox"
+    )
+    parser.add_argument("--sandbox-port", type=int, default=8079)
+    parser.add_argument(
+        "--interface",
+        default="127.0.0.1",
+        help="address Odoo and the sandbox listen on (0.0.0.0: every interface; "
+        "the demo login is admin / admin)",
+    )
+    parser.add_argument(
+        "--log-console",
+        action="store_true",
+        help="Odoo's and the sandbox's logs on the console, not in var/*.log",
+    )
+    args = parser.parse_args()
+    if not DB_NAME_RE.match(args.db):
+        parser.error(f"invalid database name {args.db!r}")
+    return args
+
+
+def check_ports(args, gevent_port, with_sandbox):
+    probe = "127.0.0.1" if args.interface in ("0.0.0.0", "") else args.interface
+    wanted = [
+        ("Odoo", args.port, "--port"),
+        ("Odoo's websocket", gevent_port, "--port"),
+    ]
+    if with_sandbox:
+        wanted.append(("the sandbox", args.sandbox_port, "--sandbox-port"))
+    for what, port, option in wanted:
+        if port_in_use(probe, port):
+            fail(
+                f"port {port} (for {what}) is already in use: stop what runs "
+                f"there or choose another with {option}"
+            )
+
+
+def main():
+    args = parse_args()
+    odoo = require_odoo17()
+    host, port, user = postgres_connection()
+    default_pg = (
+        os.environ.get("PGHOST") or "127.0.0.1",
+        int(os.environ.get("PGPORT") or 5432),
+    )
+    if (host, port) != default_pg:
+        print(
+            "!! PostgreSQL is a private, temporary server: the demo database "
+            "disappears when this command stops. Start PostgreSQL (or set "
+            "PGHOST/PGPORT/PGUSER) to keep it.",
+            file=sys.stderr,
+        )
+    addons = project_addons()
+    if not addons:
+        fail("no addon found under addons/")
+    with_sandbox = not args.no_sandbox and (REPO / "sandbox" / "__main__.py").exists()
+    gevent_port = args.port + 3  # Odoo's own default pair: 8069 / 8072
+    check_ports(args, gevent_port, with_sandbox)
+
+    VAR.mkdir(exist_ok=True)
+    config = VAR / "odoo.conf"
+    write_config(
+        config,
+        host,
+        port,
+        user,
+        odoo_addons_path(odoo),
+        data_dir=VAR / "data",
+        http_interface=args.interface,
+        http_port=args.port,
+        gevent_port=gevent_port,
+        workers=2,
+        max_cron_threads=1,
+        server_wide_modules="base,web,queue_job",
+        list_db="False",
+    )
+    with open(config, "a") as conf:
+        # The job runner (in Odoo's main process) reads its own section.
+        conf.write("\n[queue_job]\nchannels = root:4,root.integration:4\n")
+    launcher = VAR / "odoo-bin"
+    launcher.write_text(LAUNCHER)
+    if not gevent_works():
+        print(
+            "!! gevent cannot be loaded by this Python: Odoo runs without its "
+            "websocket process (no live notifications in the browser).",
+            file=sys.stderr,
+        )
+
+    children = []
+    # Explicit: a shell's background job starts with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        prepare_database(config, host, port, user, args.db, addons, children)
+        if with_sandbox:
+            command = [sys.executable, "-m", "sandbox"]
+            command += ["--host", args.interface or "0.0.0.0"]
+            command += ["--port", str(args.sandbox_port)]
+            children.append(
+                Child(
+                    "the sandbox",
+                    command,
+                    VAR / "sandbox.log",
+                    signal.SIGINT,  # its KeyboardInterrupt path closes it cleanly
+                    console=args.log_console,
+                )
+            )
+        odoo_cmd = [sys.executable, str(launcher), "-c", str(config), "-d", args.db]
+        odoo_cmd.append(f"--db-filter=^{re.escape(args.db)}$")
+        children.append(
+            Child(
+                "Odoo",
+                odoo_cmd,
+                VAR / "odoo.log",
+                signal.SIGTERM,  # graceful: workers finish their requests
+                console=args.log_console,
+            )
+        )
+        probe = "127.0.0.1" if args.interface in ("0.0.0.0", "") else args.interface
+        if with_sandbox:
+            wait_for(
+                lambda: port_in_use(probe, args.sandbox_port),
+                children,
+                "the sandbox",
+                timeout=30,
+            )
+        wait_for(
+            lambda: odoo_answers(f"http://{probe}:{args.port}/web/login"),
+            children,
+            "Odoo",
+            timeout=READY_TIMEOUT,
+        )
+        shown = "localhost" if probe == "127.0.0.1" else probe
+        print(f"\nOdoo     http://{shown}:{args.port}/web/login  (database {args.db})")
+        print("Login    admin / admin")
+        if with_sandbox:
+            print(f"Sandbox  http://{shown}:{args.sandbox_port}")
+        if not args.log_console:
+            logs = (
+                ["var/odoo.log", "var/sandbox.log"]
+                if with_sandbox
+                else ["var/odoo.log"]
+            )
+            print(f"Logs     {', '.join(logs)}")
+        print("Ctrl-C stops everything.\n", flush=True)
+        while all(child.alive() for child in children):
+            time.sleep(0.5)
+        dead = next(child for child in children if not child.alive())
+        print(dead.tail(), file=sys.stderr)
+        print(
+            f"\n*** {dead.name} exited (code {dead.process.returncode}); stopping",
+            file=sys.stderr,
+        )
+        code = 1
+    except KeyboardInterrupt:
+        print("\nstopping...", file=sys.stderr, flush=True)
+        code = 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_children(children)
+    print("stopped.", file=sys.stderr)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
