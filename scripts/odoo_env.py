@@ -198,5 +198,15 @@ def write_config(path, db_host, db_port, db_user, addons_path, **options):
 
 
 def odoo_command(*args):
-    """Run Odoo's own command line with this Python."""
+    """Odoo's own command line with this Python: ``odoo-bin`` of a source tree
+    or the packaged ``odoo`` script (a server restarts itself by re-running
+    its own argv, which ``python -m odoo`` cannot do)."""
+    import odoo  # noqa: PLC0415
+
+    candidates = [Path(odoo.__file__).resolve().parent.parent / "odoo-bin"]
+    if shutil.which("odoo"):
+        candidates.append(Path(shutil.which("odoo")))
+    for candidate in candidates:
+        if candidate.is_file():
+            return [sys.executable, str(candidate), *args]
     return [sys.executable, "-m", "odoo", *args]

@@ -74,6 +74,13 @@ class IntegrationBackend(models.Model):
         "First retry after (s)", default=30, help="Doubles at each attempt."
     )
     retry_max_seconds = fields.Integer("Longest retry delay (s)", default=3600)
+    batch_size = fields.Integer(
+        "Messages per job",
+        default=20,
+        help="Under load, a job also processes up to this many queued messages "
+        "of the backend (each keeps its own job, closed with it). 1 processes "
+        "strictly one message per job.",
+    )
     timeout_seconds = fields.Integer("Call timeout (s)", default=30)
     rate_limit = fields.Float(
         "Calls per second", default=4.0, help="Client-side limit; 0 for none."

@@ -251,3 +251,27 @@ class TestProcessing(IntegrationCase):
         self.assertTrue(
             all(f"[corr={message.correlation_id}]" in line for line in lines), lines
         )
+
+    def test_micro_batch_closes_the_jobs_it_takes_over(self):
+        first, _c = self.intake({"id": 23, "name": "Gil"})
+        second, _c = self.intake({"id": 24, "name": "Hana"})
+        third, _c = self.intake({"id": 25, "name": "business"})
+        Job = self.env["queue.job"]
+        jobs = Job.search([("uuid", "in", (first | second | third).mapped("job_uuid"))])
+        self.assertEqual(jobs.mapped("state"), ["pending"] * 3)
+        result = self.process(first)
+        self.assertIn("+2 queued message(s)", result)
+        self.assertEqual(
+            (first | second | third).mapped("state"), ["done", "done", "failed"]
+        )
+        jobs.invalidate_recordset()
+        by_message = {job.uuid: job for job in jobs}
+        for message in second | third:
+            self.assertEqual(by_message[message.job_uuid].state, "done")
+        # a job the runner still starts finds nothing to do
+        self.assertIn("Nothing to do", self.process(second))
+        self.backend.batch_size = 1
+        fourth, _c = self.intake({"id": 26, "name": "Ivo"})
+        fifth, _c = self.intake({"id": 27, "name": "Jo"})
+        self.process(fourth)
+        self.assertEqual((fourth.state, fifth.state), ("done", "received"))
