@@ -27,4 +27,5 @@
         "wizards/integration_value_map_create_views.xml",
         "views/integration_menus.xml",
     ],
+    "demo": ["demo/integration_demo.xml"],
 }

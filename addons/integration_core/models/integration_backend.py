@@ -1,3 +1,4 @@
+import json
 import logging
 import os
 import time
@@ -112,7 +113,7 @@ class IntegrationBackend(models.Model):
     circuit_open = fields.Boolean(readonly=True, copy=False, tracking=True)
     health = fields.Selection(
         [
-            ("unknown", "Not used yet"),
+            ("unknown", "No outbound call yet"),
             ("ok", "Healthy"),
             ("degraded", "Failing"),
             ("stopped", "Stopped: credentials refused"),
@@ -314,7 +315,8 @@ class IntegrationBackend(models.Model):
             "message_type": headers.get("X-Integration-Topic") or "unknown",
             "idempotency_key": headers.get("X-Integration-Idempotency-Key")
             or body_digest(body),
-            "external_id": headers.get("X-Integration-External-Id"),
+            "external_id": headers.get("X-Integration-External-Id")
+            or headers.get("X-Integration-Idempotency-Key"),
             "correlation_id": headers.get("X-Correlation-Id"),
         }
 
@@ -561,3 +563,44 @@ class IntegrationBackend(models.Model):
         if not Binding._binding_of(self, partner):
             Binding._bind(self, partner, data["id"])
         return partner
+
+    def _demo_generate_traffic(self):
+        """Demo data: a few contact deliveries, processed at once, so that a
+        new user sees done, duplicate and failed messages on the desk."""
+        Message = self.env["integration.message"]
+        deliveries = [
+            {
+                "id": "WEB-1001",
+                "name": "Ada Lovelace",
+                "email": "ada@example.com",
+                "city": "London",
+                "country": "GB",
+            },
+            {"id": "WEB-1002", "name": "Grace Hopper", "email": "grace@example.com"},
+            {"id": "WEB-1002", "name": "Grace Hopper", "email": "grace@example.com"},
+            {"id": "WEB-1003", "email": "no-name@example.com"},
+            {"id": "WEB-1004", "name": "Alan Turing", "email": 42},
+        ]
+        for backend in self:
+            messages = Message
+            for data in deliveries:
+                message, created = Message._intake(
+                    backend,
+                    "contact.upsert",
+                    data["id"],
+                    json.dumps(data).encode(),
+                    external_id=data["id"],
+                    enqueue=False,
+                )
+                if created:
+                    messages |= message
+            broken, _created = Message._intake(
+                backend,
+                "contact.upsert",
+                "WEB-1005",
+                b'{"id": "WEB-1005", "name": ',
+                external_id="WEB-1005",
+                enqueue=False,
+            )
+            for message in messages | broken:
+                message._process()
