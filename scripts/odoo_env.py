@@ -27,7 +27,7 @@ Provide it in one of the usual ways, then run the command again:
              (the official odoo:17 image with this repository mounted, see README.md)
   * Source:  git clone --depth 1 --branch 17.0 https://github.com/odoo/odoo /opt/odoo17
              pip install -r /opt/odoo17/requirements.txt
-             pip install --no-build-isolation /opt/odoo17   # or put /opt/odoo17 on PYTHONPATH
+             pip install /opt/odoo17        # or put /opt/odoo17 on sys.path
   * A packaged Odoo 17 (the .deb from nightly.odoo.com) also works.
 Check with:  python3 -c "import odoo; print(odoo.__file__)"
 It must print Odoo's own odoo/__init__.py (queue_job's wheel creates an empty
