@@ -1,1 +1,4 @@
 from . import parsers
+from . import matching
+from . import models
+from . import wizards

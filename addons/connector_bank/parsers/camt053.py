@@ -322,6 +322,22 @@ class _CamtReader:
             return None
         return result
 
+    def _instructed_amount(self, tx, context):
+        """The amount the payer instructed, when in another currency.
+
+        ``AmtDtls/InstdAmt`` holds what was ordered (e.g. USD 110.00) before
+        the bank converted it into the account currency: the amount that
+        pays a foreign-currency invoice. Returns a signed ``(str, currency)``
+        or ``(None, None)``.
+        """
+        node = tx.find("AmtDtls/InstdAmt/Amt") if tx is not None else None
+        if node is None:
+            return None, None
+        amount, currency = _parse_amount(node)
+        if not currency or currency == context["currency"]:
+            return None, None
+        return str(context["sign"] * amount), currency
+
     def _make_line(self, context, tx, amount, sign, tx_index):
         entry = context["entry"]
         entry_bank_reference = _text(entry, "AcctSvcrRef")
@@ -345,8 +361,11 @@ class _CamtReader:
         role = "Dbtr" if sign > 0 else "Cdtr"
         parties = tx.find("RltdPties") if tx is not None else None
         agent = f"RltdAgts/{role}Agt/FinInstnId"
+        original_amount, original_currency = self._instructed_amount(tx, context)
         raw = {
             "entry_index": context["index"],
+            "original_amount": original_amount,
+            "original_currency": original_currency,
             "tx_index": tx_index,
             "additional_info": additional_tx or additional_entry,
             "unstructured": unstructured if structured else None,

@@ -1,0 +1,26 @@
+{
+    "name": "Bank Connector",
+    "summary": "Bank statements in (camt.053 / MT940 files and a bank JSON API), "
+    "payments matched to open invoices and reconciled, exceptions on the desk",
+    "version": "17.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "website": "https://github.com/integration-suite/odoo-integration-suite",
+    "author": "Integration Suite",
+    "license": "LGPL-3",
+    "depends": ["integration_core", "account"],
+    "external_dependencies": {"python": ["lxml", "requests"]},
+    "data": [
+        "security/connector_bank_security.xml",
+        "security/ir.model.access.csv",
+        "data/queue_job_data.xml",
+        "data/integration_message_type_data.xml",
+        "data/ir_cron_data.xml",
+        "views/bank_match_candidate_views.xml",
+        "views/account_bank_statement_line_views.xml",
+        "views/account_bank_statement_views.xml",
+        "views/integration_backend_views.xml",
+        "views/integration_message_views.xml",
+        "wizards/bank_statement_upload_views.xml",
+        "views/connector_bank_menus.xml",
+    ],
+}

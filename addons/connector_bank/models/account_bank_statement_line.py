@@ -1,0 +1,414 @@
+import json
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from .integration_backend import LINE_REVIEW_TYPE
+
+FINANCE_GROUP = "account.group_account_invoice"
+RECONCILABLE_TYPES = ("asset_receivable", "liability_payable")
+MATCH_STATES = [
+    ("matched", "Reconciled automatically"),
+    ("confirmed", "Confirmed by a person"),
+    ("ambiguous", "To confirm"),
+    ("unmatched", "No match"),
+]
+
+
+class AccountBankStatementLine(models.Model):
+    """Imported bank transactions: import id, bank references, matching
+    verdict with ranked candidates, and the integration messages."""
+
+    _name = "account.bank.statement.line"
+    _inherit = ["account.bank.statement.line", "integration.document.mixin"]
+
+    unique_import_id = fields.Char(
+        "Import id",
+        readonly=True,
+        copy=False,
+        help="Journal + the bank's reference (else the end-to-end id, else a "
+        "hash of date, amount, account and reference): the same transaction "
+        "is never imported twice.",
+    )
+    bank_backend_id = fields.Many2one(
+        "integration.backend",
+        "Bank connection",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+    )
+    bank_reference = fields.Char("Bank reference", readonly=True, copy=False)
+    bank_end_to_end_id = fields.Char("End-to-end id", readonly=True, copy=False)
+    bank_structured_ref = fields.Char("Structured reference", readonly=True, copy=False)
+    bank_texts = fields.Text("Other remittance texts", readonly=True, copy=False)
+    bank_match_state = fields.Selection(
+        MATCH_STATES, "Matching", readonly=True, copy=False, index=True
+    )
+    bank_match_error = fields.Char("Not reconciled because", readonly=True, copy=False)
+    bank_match_candidate_ids = fields.One2many(
+        "bank.match.candidate", "statement_line_id", "Candidate invoices"
+    )
+    bank_match_note = fields.Text(
+        "Matching summary", compute="_compute_bank_match_note"
+    )
+
+    _sql_constraints = [
+        (
+            "unique_import_id",
+            "unique (unique_import_id)",
+            "A bank transaction can only be imported once.",
+        )
+    ]
+
+    @api.depends(
+        "bank_match_state",
+        "bank_match_candidate_ids.score",
+        "bank_match_error",
+        "is_reconciled",
+    )
+    def _compute_bank_match_note(self):
+        for line in self:
+            line.bank_match_note = (
+                line._bank_exception_text() if line.bank_match_state else False
+            )
+
+    def _integration_message_domain(self):
+        # The messages that brought the line (same correlation id) or that
+        # are about it. (The mixin's domain lacks the '&' of the second half.)
+        domain = ["&", ("res_model", "=", self._name), ("res_id", "in", self.ids)]
+        correlations = [c for c in self.mapped("integration_correlation_id") if c]
+        if correlations:
+            domain = ["|", ("correlation_id", "in", correlations)] + domain
+        return domain
+
+    # ------------------------------------------------------------------
+    # Texts for people
+    # ------------------------------------------------------------------
+    def _bank_description(self):
+        """'2024-02-01 +250.00 EUR Acme GmbH 'INV/2024/0001'' for people."""
+        self.ensure_one()
+        parts = [str(self.date), f"{self.amount:+,.2f} {self.currency_id.name}"]
+        if self.foreign_currency_id:
+            parts.append(
+                f"({self.amount_currency:+,.2f} {self.foreign_currency_id.name})"
+            )
+        if self.partner_name or self.partner_id:
+            parts.append(self.partner_name or self.partner_id.name)
+        if self.payment_ref and self.payment_ref != "/":
+            parts.append(f"'{self.payment_ref}'")
+        return " ".join(parts)
+
+    def _bank_label(self):
+        return _("Bank line %s", self._bank_description())
+
+    def _bank_exception_text(self):
+        """What the finance exception says: the problem, then the candidates."""
+        self.ensure_one()
+        label = self._bank_label()
+        candidates = self.bank_match_candidate_ids.sorted("rank")
+        if self.is_reconciled:
+            chosen = candidates.filtered("selected").move_id
+            return _(
+                "%(label)s: reconciled with %(invoices)s.",
+                label=label,
+                invoices=", ".join(chosen.mapped("name")) or _("journal items"),
+            )
+        if self.bank_match_state == "ambiguous":
+            head = _(
+                "%(label)s: %(count)s open invoice(s) could be the one this payment "
+                "settles; confirm the right one.",
+                label=label,
+                count=len(candidates),
+            )
+            if self.bank_match_error:
+                head += " " + _(
+                    "(Not reconciled automatically: %s)", self.bank_match_error
+                )
+        else:
+            head = _("%s: no open invoice matches this payment.", label)
+        lines = [head]
+        if candidates:
+            lines.append(
+                _("Candidates:")
+                if self.bank_match_state == "ambiguous"
+                else _("Closest open invoices:")
+            )
+            lines += [candidate._describe() for candidate in candidates]
+        lines.append(
+            _(
+                "Confirm a candidate, or post the missing invoice and press "
+                "'Match again', or reconcile the line by hand."
+            )
+        )
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------
+    # Reconciliation, the Community way
+    # ------------------------------------------------------------------
+    def _bank_reconcile_invoices(self, invoices):
+        """Reconcile this line with the open receivable/payable items of
+        ``invoices`` (oldest due first), as far as its amount goes.
+
+        The line's suspense item is replaced by one item per invoice on the
+        invoice's receivable or payable account, each reconciled with it;
+        what the line pays beyond the invoices stays open on the partner's
+        account (an outstanding credit). Amounts are converted with the
+        line's own rate; Odoo books any exchange difference.
+        """
+        self.ensure_one()
+        if not invoices:
+            raise UserError(_("Choose the invoice to reconcile with."))
+        liquidity, suspense, other = self.with_context(
+            skip_account_move_synchronization=True
+        )._seek_for_lines()
+        if self.is_reconciled or other or len(suspense) != 1:
+            raise UserError(
+                _(
+                    "%s is already (partly) reconciled: undo its reconciliation first.",
+                    self.display_name,
+                )
+            )
+        partner = invoices.commercial_partner_id
+        if len(partner) != 1:
+            raise UserError(_("The invoices must belong to one partner."))
+        targets = invoices.line_ids.filtered(
+            lambda item: (
+                item.account_type in RECONCILABLE_TYPES
+                and not item.reconciled
+                and not item.currency_id.is_zero(item.amount_residual_currency)
+            )
+        ).sorted(lambda item: (item.date_maturity or item.date, item.id))
+        if not targets:
+            raise UserError(_("%s has nothing left to pay.", invoices[0].name))
+        currency = suspense.currency_id
+        company_currency = suspense.company_currency_id
+        left_currency = suspense.amount_currency
+        left_balance = suspense.balance
+        parts = []
+        for target in targets:
+            if currency.is_zero(left_currency):
+                break
+            counterpart = self._prepare_counterpart_amounts_using_st_line_rate(
+                target.currency_id,
+                -target.amount_residual,
+                -target.amount_residual_currency,
+            )
+            if currency.compare_amounts(counterpart["amount_currency"], 0) != (
+                currency.compare_amounts(left_currency, 0)
+            ):
+                continue  # the invoice is paid the other way round
+            if abs(counterpart["amount_currency"]) >= abs(left_currency):
+                amount_currency, balance = left_currency, left_balance
+            else:
+                amount_currency = counterpart["amount_currency"]
+                balance = counterpart["balance"]
+            parts.append((target, amount_currency, balance))
+            left_currency -= amount_currency
+            left_balance = company_currency.round(left_balance - balance)
+        if not parts:
+            raise UserError(
+                _(
+                    "%(line)s does not pay %(invoices)s: the money goes the other way.",
+                    line=self.display_name,
+                    invoices=", ".join(invoices.mapped("name")),
+                )
+            )
+        label = self.payment_ref or "/"
+        new_items = [
+            {
+                "name": label,
+                "account_id": target.account_id.id,
+                "partner_id": partner.id,
+                "currency_id": currency.id,
+                "amount_currency": amount_currency,
+                "balance": balance,
+            }
+            for target, amount_currency, balance in parts
+        ]
+        if not currency.is_zero(left_currency) or not company_currency.is_zero(
+            left_balance
+        ):
+            new_items.append(
+                {
+                    "name": _("%s (paid in excess)", label),
+                    "account_id": parts[0][0].account_id.id,
+                    "partner_id": partner.id,
+                    "currency_id": currency.id,
+                    "amount_currency": left_currency,
+                    "balance": left_balance,
+                }
+            )
+        move = self.move_id
+        before = move.line_ids
+        move.with_context(force_delete=True).write(
+            {
+                "line_ids": [
+                    Command.update(liquidity.id, {"partner_id": partner.id}),
+                    Command.delete(suspense.id),
+                ]
+                + [Command.create(vals) for vals in new_items]
+            }
+        )
+        created = (move.line_ids - before).sorted("id")
+        for (target, _amount, _balance), item in zip(parts, created):
+            (item + target).reconcile()
+        return True
+
+    # ------------------------------------------------------------------
+    # Desk items: one per line that needs a person
+    # ------------------------------------------------------------------
+    def _bank_needs_person(self):
+        self.ensure_one()
+        return not self.is_reconciled and self.bank_match_state in (
+            "ambiguous",
+            "unmatched",
+        )
+
+    def _bank_review_payload(self):
+        self.ensure_one()
+        return json.dumps(
+            {
+                "statement_line_id": self.id,
+                "import_id": self.unique_import_id,
+                "date": str(self.date),
+                "amount": self.amount,
+                "currency": self.currency_id.name,
+                "label": self.payment_ref,
+                "partner_name": self.partner_name or self.partner_id.name or None,
+            }
+        )
+
+    def _bank_update_desk_items(self, results=None):
+        """Open a desk item for each line that needs a person, refresh the
+        ones that exist, and close those whose line no longer needs one.
+
+        ``results`` (from the matcher) spares the item's handler a second
+        matching of lines that were just matched.
+        """
+        Message = self.env["integration.message"].sudo()
+        lines = self.filtered(
+            lambda line: line.bank_backend_id and line.unique_import_id
+        )
+        if not lines:
+            return
+        existing = {
+            (message.backend_id.id, message.idempotency_key): message
+            for message in Message.search(
+                [
+                    ("backend_id", "in", lines.bank_backend_id.ids),
+                    ("direction", "=", "in"),
+                    ("message_type", "=", LINE_REVIEW_TYPE),
+                    ("idempotency_key", "in", lines.mapped("unique_import_id")),
+                ]
+            )
+        }
+        context = {"bank_match_results": results or {}}
+        for line in lines:
+            backend = line.bank_backend_id
+            message = existing.get((backend.id, line.unique_import_id))
+            needs_person = line._bank_needs_person()
+            if not message:
+                if not needs_person:
+                    continue
+                message, _created = Message._intake(
+                    backend,
+                    LINE_REVIEW_TYPE,
+                    line.unique_import_id,
+                    line._bank_review_payload(),
+                    external_id=line._bank_description()[:120],
+                    correlation_id=line.integration_correlation_id,
+                    enqueue=False,
+                )
+            elif message.state == "ignored" or (
+                message.state == "done"
+                and not message.business_exception
+                and not needs_person
+            ):
+                continue
+            else:
+                message._cancel_pending_jobs()
+                message.write(
+                    {"state": "received", "next_retry_at": False, "attempts": 0}
+                )
+            message.with_context(**context)._process()
+
+    # ------------------------------------------------------------------
+    # Buttons and cron
+    # ------------------------------------------------------------------
+    def _bank_check_finance_user(self):
+        if not self.env.su and not self.env.user.has_group(FINANCE_GROUP):
+            raise AccessError(
+                _("Only invoicing users can match and reconcile bank lines.")
+            )
+
+    def action_bank_match(self):
+        """Match again now (e.g. after the missing invoice was posted)."""
+        self._bank_check_finance_user()
+        # Statement lines are written with the rights of the accounting
+        # engine: Community gives invoicing users read access only.
+        lines = self.sudo().filtered(lambda line: not line.is_reconciled)
+        if not lines:
+            raise UserError(_("These lines are already reconciled."))
+        for company in lines.company_id:
+            company_lines = lines.filtered(
+                lambda line, c=company: line.company_id == c
+            ).with_company(company)
+            reconcile = all(company_lines.bank_backend_id.mapped("bank_auto_reconcile"))
+            results = (
+                self.env["bank.line.matcher"]
+                .sudo()
+                .with_company(company)
+                ._match(company_lines, reconcile=reconcile)
+            )
+            company_lines._bank_update_desk_items(results)
+        return True
+
+    def action_bank_undo_reconciliation(self):
+        """Undo the reconciliation: the line goes back to the suspense
+        account and waits for a person again."""
+        self._bank_check_finance_user()
+        lines = self.sudo().filtered("is_reconciled")
+        for line in lines:
+            line.with_company(line.company_id).action_undo_reconciliation()
+        lines.write({"bank_match_state": "ambiguous"})
+        # Not matched again: a person undid it, a person decides next.
+        lines._bank_update_desk_items({line.id: None for line in lines})
+        return True
+
+    def action_undo_reconciliation(self):
+        result = super().action_undo_reconciliation()
+        self.write({"bank_match_error": False})
+        self.bank_match_candidate_ids.sudo().write({"selected": False})
+        return result
+
+    def action_open_bank_match_candidates(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [
+                (
+                    self.env.ref("connector_bank.bank_statement_line_view_form").id,
+                    "form",
+                )
+            ],
+        }
+
+    @api.model
+    def _cron_bank_rematch_open_lines(self, limit=5000):
+        """Lines waiting for a person are matched again, in bulk per company."""
+        lines = self.search(
+            [
+                ("bank_match_state", "in", ("ambiguous", "unmatched")),
+                ("is_reconciled", "=", False),
+                ("bank_backend_id", "!=", False),
+            ],
+            limit=limit,
+            order="id",
+        )
+        if lines:
+            lines.action_bank_match()
+        return len(lines)
