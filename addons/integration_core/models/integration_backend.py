@@ -54,9 +54,12 @@ class IntegrationBackend(models.Model):
 
     # Credentials. A value "env:NAME" is read from the server's environment,
     # so that production secrets need not be stored in the database at all.
-    api_key = fields.Char("API key / access token", groups=MANAGER, copy=False)
-    api_secret = fields.Char("API secret", groups=MANAGER, copy=False)
-    webhook_secret = fields.Char(groups=MANAGER, copy=False)
+    # Never exported, never copied, readable by managers only.
+    api_key = fields.Char(
+        "API key / access token", groups=MANAGER, copy=False, exportable=False
+    )
+    api_secret = fields.Char("API secret", groups=MANAGER, copy=False, exportable=False)
+    webhook_secret = fields.Char(groups=MANAGER, copy=False, exportable=False)
 
     # Processing policy
     channel = fields.Char(

@@ -20,6 +20,9 @@ class TestSecurity(IntegrationCase):
         self.assertNotIn("api_key", as_user.fields_get())
         as_manager = self.backend.with_user(self.manager)
         self.assertEqual(as_manager.api_key, "shpat_very_secret")
+        exportable = as_manager.fields_get(attributes=["exportable"])
+        for name in ("api_key", "api_secret", "webhook_secret"):
+            self.assertFalse(exportable[name]["exportable"], name)
 
     def test_secrets_from_environment(self):
         import os
