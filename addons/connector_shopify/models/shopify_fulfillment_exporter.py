@@ -1,0 +1,125 @@
+import json
+import logging
+from collections import defaultdict
+
+from odoo import _, api, models
+
+from odoo.addons.integration_core.exceptions import (
+    BusinessRuleError,
+    PermanentError,
+    SkipMessage,
+)
+
+from ..tools import graphql
+
+_logger = logging.getLogger(__name__)
+
+
+class ShopifyFulfillmentExporter(models.AbstractModel):
+    """Fulfillments out: a delivery of a Shopify order that is done becomes
+    a ``fulfillmentCreate`` on the order's open fulfillment orders, for the
+    quantities shipped (a partial delivery is a partial fulfillment), with
+    the picking's tracking number, carrier and tracking URL."""
+
+    _name = "shopify.fulfillment.exporter"
+    _description = "Shopify fulfillment export"
+
+    @api.model
+    def _queue_pickings(self, pickings):
+        Message = self.env["integration.message"].sudo()
+        for picking in pickings:
+            sale = picking.sale_id
+            backend = sale.shopify_backend_id
+            if (
+                not backend
+                or not backend.active
+                or picking.picking_type_code != "outgoing"
+                or picking.location_dest_id.usage != "customer"
+                or not backend._flow_allowed("tracking", "export")
+            ):
+                continue
+            Message._intake(
+                backend,
+                "fulfillment.create",
+                f"picking:{picking.id}",
+                json.dumps({"picking_id": picking.id}).encode(),
+                direction="out",
+                external_id=f"{sale.client_order_ref} / {picking.name}",
+                correlation_id=sale.integration_correlation_id,
+            )
+
+    @api.model
+    def _shipped_quantities(self, picking):
+        """``{Shopify line item id: quantity}`` done in the picking."""
+        shipped = defaultdict(int)
+        for move in picking.move_ids.filtered(lambda m: m.state == "done"):
+            line = move.sale_line_id
+            if not line.shopify_line_id or line.shopify_line_id.startswith("shipping:"):
+                continue
+            quantity = move.product_uom._compute_quantity(
+                move.quantity, line.product_uom
+            )
+            shipped[line.shopify_line_id] += int(round(quantity))
+        return dict(shipped)
+
+    @api.model
+    def _export(self, backend, message, data):
+        picking = self.env["stock.picking"].browse(data["picking_id"]).exists()
+        if not picking:
+            raise SkipMessage(_("The delivery no longer exists."))
+        if picking.shopify_fulfillment_id:
+            raise SkipMessage(_("%s is already fulfilled in Shopify.", picking.name))
+        sale = picking.sale_id
+        shipped = self._shipped_quantities(picking)
+        if not shipped:
+            raise SkipMessage(_("%s ships nothing of the Shopify order.", picking.name))
+        order = backend._shopify_graphql(
+            graphql.FULFILLMENT_ORDERS_QUERY,
+            {"id": graphql.gid("Order", sale.shopify_order_id)},
+            "shopify.fulfillment_orders",
+        ).get("order")
+        if not order:
+            raise PermanentError(
+                _(
+                    "Shopify does not know order %(name)s (%(id)s).",
+                    name=sale.client_order_ref,
+                    id=sale.shopify_order_id,
+                )
+            )
+        plan, missing = graphql.plan_fulfillment(
+            order["fulfillmentOrders"]["nodes"], shipped
+        )
+        note = None
+        if missing:
+            note = _(
+                "%(picking)s: %(count)s unit(s) shipped by Odoo had nothing left to "
+                "fulfil in Shopify (already fulfilled, refunded or cancelled there).",
+                picking=picking.name,
+                count=sum(missing.values()),
+            )
+        if not plan:
+            return {"records": picking, "business_exception": note}
+        tracking = {
+            "number": picking.carrier_tracking_ref or None,
+            "company": picking.carrier_id.name or None,
+            "url": picking.carrier_tracking_url or None,
+        }
+        result = backend._shopify_graphql(
+            graphql.FULFILLMENT_CREATE,
+            graphql.fulfillment_input(plan, tracking),
+            "shopify.fulfillment.create",
+        )["fulfillmentCreate"]
+        if result.get("userErrors"):
+            raise BusinessRuleError(
+                _(
+                    "Shopify refused the fulfillment of %(picking)s (order "
+                    "%(order)s): %(errors)s",
+                    picking=picking.name,
+                    order=sale.client_order_ref,
+                    errors="; ".join(e["message"] for e in result["userErrors"]),
+                )
+            )
+        picking.shopify_fulfillment_id = result["fulfillment"]["id"]
+        if note:
+            return {"records": picking, "business_exception": note}
+        return picking

@@ -1,0 +1,194 @@
+"""Shared set-up of the Shopify tests: the repository's sandbox (a Shopify
+simulator speaking the Admin GraphQL/REST API and sending signed webhooks)
+in a background thread, a backend pointing at it, taxes and products."""
+
+import json
+import sys
+import unittest
+from pathlib import Path
+
+from odoo.addons.integration_core.tests.common import (
+    IntegrationCase,
+    IntegrationHttpCase,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
+try:
+    from sandbox.testing import RunningSandbox
+except ImportError:  # pragma: no cover - the sandbox ships with the repository
+    RunningSandbox = None
+
+SHOP_TOKEN = "shpat_sandbox"
+SHOP_SECRET = "sandbox-webhook-secret"
+FAST_WEBHOOKS = {
+    "backoff_seconds": 0.05,
+    "backoff_factor": 1.0,
+    "timeout": 20.0,
+    "max_attempts": 4,
+}
+SKUS = ("TSHIRT-RED-XL", "MUG-WHITE", "CAP-BLUE")
+
+
+def order_spec(**values):
+    """A sandbox order: 2 T-shirts at 19.99 and a mug at 8.00 (21% VAT),
+    10.00 off the order, 4.95 standard shipping (21% VAT), paid."""
+    spec = {
+        "customer": {
+            "email": "ann@example.com",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "default_address": {
+                "address1": "Korenmarkt 1",
+                "city": "Gent",
+                "zip": "9000",
+                "country_code": "BE",
+            },
+        },
+        "lines": [
+            {
+                "sku": "TSHIRT-RED-XL",
+                "quantity": 2,
+                "price": "19.99",
+                "tax_rate": "0.21",
+            },
+            {"sku": "MUG-WHITE", "quantity": 1, "price": "8.00", "tax_rate": "0.21"},
+        ],
+        "discount": {"code": "TENOFF", "type": "fixed_amount", "value": "10.00"},
+        "shipping": {
+            "title": "Standard",
+            "code": "STD",
+            "price": "4.95",
+            "tax_rate": "0.21",
+        },
+        "financial_status": "paid",
+        "currency": "EUR",
+    }
+    spec.update(values)
+    return spec
+
+
+class ShopifyMixin:
+    """A running sandbox, reset before each test, and a Shopify backend."""
+
+    @classmethod
+    def setup_shopify(cls):
+        if RunningSandbox is None:
+            raise unittest.SkipTest("the sandbox package is not importable")
+        cls.sandbox = RunningSandbox(webhook_config=FAST_WEBHOOKS)
+        cls.sandbox.start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.shop = cls.sandbox.shopify("demo")
+        env = cls.env
+        env.ref("base.EUR").active = True
+        cls.warehouse = env["stock.warehouse"].search(
+            [("company_id", "=", env.company.id)], limit=1
+        )
+        cls.backend = (
+            env["integration.backend"]
+            .sudo()
+            .create(
+                {
+                    "name": "Shopify test",
+                    "connector_type": "shopify",
+                    "base_url": cls.shop.base_url,
+                    "api_key": SHOP_TOKEN,
+                    "webhook_secret": SHOP_SECRET,
+                    "max_attempts": 3,
+                    "retry_base_seconds": 1,
+                    "rate_limit": 0,
+                    "timeout_seconds": 10,
+                    "shopify_warehouse_id": cls.warehouse.id,
+                }
+            )
+        )
+        cls.tax_21 = cls._sale_tax(21.0)
+        cls.tax_6 = cls._sale_tax(6.0)
+        cls.products = {
+            sku: env["product.product"].create(
+                {
+                    "name": sku.replace("-", " ").title(),
+                    "default_code": sku,
+                    "type": "product",
+                    "list_price": 1.0,
+                    "invoice_policy": "order",
+                }
+            )
+            for sku in SKUS
+        }
+
+    @classmethod
+    def _sale_tax(cls, percent, included=False):
+        return cls.env["account.tax"].create(
+            {
+                "name": f"Test VAT {percent}%{' incl.' if included else ''}",
+                "amount": percent,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "price_include": included,
+                "sequence": 1,
+                "company_id": cls.env.company.id,
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset(webhooks=FAST_WEBHOOKS)
+        self.addCleanup(self.sandbox.clear_faults)
+
+    # -- helpers -------------------------------------------------------------
+    def messages(self, **domain):
+        return self.env["integration.message"].search(
+            [("backend_id", "=", self.backend.id), ("is_call_log", "=", False)]
+            + [(k, "=", v) for k, v in domain.items()],
+            order="id",
+        )
+
+    def sale_of(self, shopify_order):
+        return self.env["integration.binding"]._find(
+            self.backend, "sale.order", shopify_order["id"]
+        )
+
+    def intake_order(self, order, topic="orders/create", backend=None):
+        """Intake an order body the way the webhook does (same key)."""
+        backend = backend or self.backend
+        body = json.dumps(order).encode()
+        envelope = backend._webhook_envelope(
+            {"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": "w"}, body
+        )
+        return self.env["integration.message"]._intake(
+            backend,
+            envelope["message_type"],
+            envelope["idempotency_key"],
+            body,
+            external_id=envelope["external_id"],
+            correlation_id=envelope["correlation_id"],
+        )
+
+    def process_all(self, trap):
+        """Run the trapped jobs (messages, retries) until none is left."""
+        return self.perform_jobs(trap)
+
+
+class ShopifyCase(ShopifyMixin, IntegrationCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shopify()
+
+
+class ShopifyHttpCase(ShopifyMixin, IntegrationHttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shopify()
+        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
+
+    def webhook_url(self):
+        return f"{self.base_url()}/integration/webhook/{self.backend.id}"
+
+    def subscribe_all(self):
+        for topic in ("orders/create", "orders/updated", "orders/cancelled"):
+            self.shop.subscribe(topic, self.webhook_url())
+        self.shop.subscribe("refunds/create", self.webhook_url())
