@@ -408,6 +408,8 @@ class IntegrationMessage(models.Model):
         under load. Rows locked elsewhere are skipped, never waited for.
         """
         self.env.flush_all()
+        # Only message rows are locked: the job runner updates queue_job rows
+        # as it dispatches, and must not wait behind a batch.
         self.env.cr.execute(
             """
             SELECT m.id, j.id FROM integration_message m
@@ -417,7 +419,7 @@ class IntegrationMessage(models.Model):
                AND (j.eta IS NULL OR j.eta <= now() at time zone 'UTC')
              ORDER BY m.id
              LIMIT %s
-               FOR UPDATE OF m, j SKIP LOCKED
+               FOR NO KEY UPDATE OF m SKIP LOCKED
             """,
             (self.backend_id.id, self.id, limit),
         )
@@ -427,13 +429,15 @@ class IntegrationMessage(models.Model):
         for message in self.browse([row[0] for row in rows]):
             message._process()
         self.env.flush_all()
+        # A job the runner dispatched meanwhile is left alone: it will find
+        # its message done and do nothing.
         self.env.cr.execute(
             """
             UPDATE queue_job
                SET state = 'done', date_started = now() at time zone 'UTC',
                    date_done = now() at time zone 'UTC',
                    result = %s
-             WHERE id IN %s
+             WHERE id IN %s AND state = 'pending'
             """,
             (
                 f"Processed in a batch by job {self.env.context.get('job_uuid')}",
@@ -446,32 +450,31 @@ class IntegrationMessage(models.Model):
     def _process(self):
         self.ensure_one()
         with correlation_context(self.correlation_id):
-            self.write(
-                {
-                    "state": "processing",
-                    "attempts": self.attempts + 1,
-                    "processing_started_at": fields.Datetime.now(),
-                    "next_retry_at": False,
-                }
-            )
+            # One UPDATE per outcome: within this transaction nobody could see
+            # an intermediate "processing" state, and the hot path saves it.
+            attempt = self.attempts + 1
             try:
                 with self.env.cr.savepoint():
-                    result = self._run_handler()
+                    # documents created by the handler carry the correlation id
+                    result = self.with_context(
+                        default_integration_correlation_id=self.correlation_id
+                    )._run_handler()
             except SkipMessage as exc:
-                self._mark_skipped(exc)
+                self._mark_skipped(exc, attempt)
             except IntegrationError as exc:
-                self._mark_error(exc)
+                self._mark_error(exc, attempt)
             except OperationalError as exc:
                 if exc.pgcode in CONCURRENCY_ERRORS:
                     raise  # queue_job retries the job in a fresh transaction
-                self._mark_error(TransientError(_("Database error"), str(exc)))
+                self._mark_error(TransientError(_("Database error"), str(exc)), attempt)
             except (UserError, OdooValidationError) as exc:
                 # Odoo's own rules refused the document: a business matter.
                 self._mark_error(
                     BusinessRuleError(
                         _("Odoo refused the change: %s", exc.args[0]),
                         traceback.format_exc(),
-                    )
+                    ),
+                    attempt,
                 )
             except Exception as exc:  # pylint: disable=broad-except
                 _logger.exception("Message %s failed unexpectedly", self.id)
@@ -479,10 +482,11 @@ class IntegrationMessage(models.Model):
                     PermanentError(
                         _("Unexpected error while processing: %s", exc),
                         traceback.format_exc(),
-                    )
+                    ),
+                    attempt,
                 )
             else:
-                self._mark_done(result)
+                self._mark_done(result, attempt)
             _logger.info("Message %s (%s) -> %s", self.id, self.name, self.state)
             return f"{self.state}: {self.error_message or self.name}"
 
@@ -551,9 +555,11 @@ class IntegrationMessage(models.Model):
     # ------------------------------------------------------------------
     # Outcomes
     # ------------------------------------------------------------------
-    def _mark_done(self, result=None):
+    def _mark_done(self, result=None, attempt=None):
         vals = {
             "state": "done",
+            "attempts": attempt or self.attempts + 1,
+            "next_retry_at": False,
             "done_at": fields.Datetime.now(),
             "outcome": "applied",
             "error_category": False,
@@ -576,10 +582,13 @@ class IntegrationMessage(models.Model):
                 )
         self.write(vals)
 
-    def _mark_skipped(self, exc):
+    def _mark_skipped(self, exc, attempt=None):
+        attempts = attempt or self.attempts + 1
         if exc.conflict:
             self.write(
                 {
+                    "attempts": attempts,
+                    "next_retry_at": False,
                     "state": "failed",
                     "outcome": "conflict",
                     "error_category": "business",
@@ -590,6 +599,8 @@ class IntegrationMessage(models.Model):
         else:
             self.write(
                 {
+                    "attempts": attempts,
+                    "next_retry_at": False,
                     "state": "ignored",
                     "outcome": "skipped",
                     "ignore_reason": exc.reason,
@@ -598,9 +609,11 @@ class IntegrationMessage(models.Model):
             )
         self.message_post(body=exc.reason)
 
-    def _mark_error(self, exc):
+    def _mark_error(self, exc, attempt=None):
         backend = self.backend_id
+        attempt = attempt or self.attempts + 1
         vals = {
+            "attempts": attempt,
             "error_category": exc.category,
             "error_message": (exc.message or "")[:500],
             "error_detail": redact_text(exc.detail or "", backend._secrets()),
@@ -610,9 +623,9 @@ class IntegrationMessage(models.Model):
         if isinstance(exc, MappingError):
             vals.update(mapping_kind=exc.kind, mapping_code=exc.code)
         retry_in = None
-        if exc.category == CATEGORY_TRANSIENT and self.attempts < backend.max_attempts:
+        if exc.category == CATEGORY_TRANSIENT and attempt < backend.max_attempts:
             retry_in = retry_delay(
-                self.attempts,
+                attempt,
                 getattr(exc, "retry_after", None),
                 base=backend.retry_base_seconds or 30,
                 cap=backend.retry_max_seconds or 3600,
