@@ -18,6 +18,7 @@ from odoo.addons.integration_core.tools.signing import body_digest, verify_signa
 
 from ..tools import graphql
 from ..tools.dates import parse_datetime, to_iso_utc, version_key
+from ..tools.order_mapping import state_digest
 from ..tools.pagination import next_page_url
 
 _logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ DEFAULT_API_VERSION = "2026-07"
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
 WEBHOOK_TOPICS = ORDER_TOPICS + ("refunds/create",)
+POLL_PAGE_SIZE = 50
 # Client-credentials tokens: per process, per backend; refreshed before expiry.
 _tokens = {}
 _tokens_lock = threading.Lock()
@@ -565,12 +567,12 @@ class IntegrationBackend(models.Model):
         if watermark is None:
             watermark = fields.Datetime.now() - timedelta(days=1)
         since = watermark - timedelta(minutes=overlap)
-        url = self._shopify_admin_path("orders.json")
+        url = "orders.json"
         params = {
             "status": "any",
             "updated_at_min": to_iso_utc(since),
             "order": "updated_at asc",
-            "limit": 50,
+            "limit": POLL_PAGE_SIZE,
         }
         queued = pages = 0
         newest = watermark
@@ -609,15 +611,20 @@ class IntegrationBackend(models.Model):
             (self.id, ORDER_TOPICS, tuple(keys)),
         )
         seen = {row[0] for row in self.env.cr.fetchall()}
-        versions = self._shopify_applied_versions([str(o["id"]) for o in keys.values()])
+        applied = self._shopify_applied_versions([str(o["id"]) for o in keys.values()])
         queued = 0
         for key, order in keys.items():
-            if key in seen:
-                continue
-            applied = versions.get(str(order["id"]))
+            version, digest = applied.get(str(order["id"]), (None, None))
             updated = parse_datetime(order.get("updated_at"))
-            if applied and updated and updated <= applied:
-                continue
+            if version and updated and updated < version:
+                continue  # older than what is applied
+            if version and updated == version:
+                current = state_digest(order)
+                if current == digest:
+                    continue  # this very version is applied
+                key = f"{key}:{current}"  # same second, other content
+            elif key in seen:
+                continue  # queued already (webhook or earlier poll)
             _message, created = Message._intake(
                 self,
                 "orders/updated",
@@ -630,7 +637,8 @@ class IntegrationBackend(models.Model):
         return queued
 
     def _shopify_applied_versions(self, order_ids):
-        """``{shopify order id: external_updated_at}`` of bound orders."""
+        """``{shopify order id: (updated_at, state digest)}`` of the orders
+        applied in Odoo."""
         bindings = self.env["integration.binding"].search(
             [
                 ("backend_id", "=", self.id),
@@ -638,7 +646,12 @@ class IntegrationBackend(models.Model):
                 ("external_id", "in", order_ids),
             ]
         )
-        return {b.external_id: b.external_updated_at for b in bindings}
+        sales = self.env["sale.order"].browse(bindings.mapped("res_id")).exists()
+        digests = {sale.id: sale.shopify_digest for sale in sales}
+        return {
+            b.external_id: (b.external_updated_at, digests.get(b.res_id))
+            for b in bindings
+        }
 
     # ------------------------------------------------------------------
     # Message handlers (named by the message types)

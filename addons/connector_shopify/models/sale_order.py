@@ -12,6 +12,13 @@ class SaleOrder(models.Model):
         "Shopify order id", readonly=True, copy=False, index=True
     )
     shopify_financial_status = fields.Char(readonly=True, copy=False)
+    shopify_digest = fields.Char(
+        "Shopify state applied",
+        readonly=True,
+        copy=False,
+        help="Fingerprint of the order version last applied (same-second "
+        "versions with other content are applied too).",
+    )
     shopify_taxes_included = fields.Boolean(
         readonly=True, copy=False, help="Shopify prices of this order include taxes."
     )

@@ -84,7 +84,10 @@ class ShopifyOrderImporter(models.AbstractModel):
                         applied=applied,
                     )
                 )
-            if order["updated_at"] == applied:
+            if (
+                order["updated_at"] == applied
+                and order["digest"] == sale.shopify_digest
+            ):
                 raise SkipMessage(
                     _(
                         "Shopify order %(name)s: version %(version)s is already "
@@ -143,6 +146,7 @@ class ShopifyOrderImporter(models.AbstractModel):
             "shopify_order_id": str(order["id"]),
             "shopify_financial_status": order["financial_status"],
             "shopify_taxes_included": order["taxes_included"],
+            "shopify_digest": order["digest"],
             "integration_correlation_id": message.correlation_id,
         }
         if carrier:
@@ -171,10 +175,12 @@ class ShopifyOrderImporter(models.AbstractModel):
 
     def _update_order(self, backend, sale, order):
         notes = []
-        if sale.shopify_financial_status != order["financial_status"]:
-            sale.with_context(**QUIET).shopify_financial_status = order[
-                "financial_status"
-            ]
+        sale.with_context(**QUIET).write(
+            {
+                "shopify_financial_status": order["financial_status"],
+                "shopify_digest": order["digest"],
+            }
+        )
         if order["cancelled_at"]:
             return [self._cancel(sale, order)]
         if sale.state in ("draft", "sent"):

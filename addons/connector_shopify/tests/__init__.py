@@ -1,2 +1,3 @@
 from . import test_tools
 from . import test_backend
+from . import test_orders

@@ -290,3 +290,12 @@ def test_stock_plan_only_changes():
     assert changes == [("b", 3, 4), ("c", 0, None)]
     assert stock.sellable_quantity(7.0, 2.0) == 5
     assert stock.sellable_quantity(1.0, 3.0) == 0
+
+
+def test_state_digest_sees_content_not_delivery_path():
+    data = _order()
+    digest = order_mapping.state_digest(data)
+    assert order_mapping.parse_order(data)["digest"] == digest
+    assert order_mapping.state_digest(dict(data, tags="x")) == digest
+    assert order_mapping.state_digest(dict(data, financial_status="refunded")) != digest
+    assert order_mapping.state_digest(dict(data, refunds=[{"id": 3}])) != digest

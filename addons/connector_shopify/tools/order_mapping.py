@@ -4,6 +4,9 @@ No ORM here: the importer turns these dicts into Odoo records, the tests
 exercise them directly. Amounts are ``Decimal`` in shop money.
 """
 
+import hashlib
+import json
+
 from .dates import parse_datetime, version_key
 from .money import ZERO, cents, fmt, shop_amount, to_decimal
 
@@ -170,6 +173,7 @@ def parse_order(data):
             parse_shipping_line(item) for item in data.get("shipping_lines") or []
         ],
         "refunds": [r for r in data.get("refunds") or [] if isinstance(r, dict)],
+        "digest": state_digest(data),
     }
 
 
@@ -226,3 +230,31 @@ def tax_code(title, rate):
     percent = (to_decimal(rate) * 100).normalize()
     text = format(percent, "f")
     return f"{title} {text}%"
+
+
+def state_digest(data):
+    """A short fingerprint of what the import applies from an order body.
+
+    Shopify's ``updated_at`` has whole seconds: two versions of one second
+    share it. With this fingerprint a version of the same second but other
+    content is still applied, while the same content (by webhook or by
+    polling) is recognised as already applied.
+    """
+    address = data.get("shipping_address") or {}
+    state = [
+        data.get("financial_status"),
+        data.get("fulfillment_status"),
+        data.get("cancelled_at"),
+        str(data.get("total_price")),
+        str(data.get("current_total_price")),
+        data.get("email"),
+        data.get("note"),
+        [
+            (item.get("id"), item.get("quantity"), str(item.get("price")))
+            for item in data.get("line_items") or []
+        ],
+        sorted(str(r.get("id")) for r in data.get("refunds") or [] if r),
+        [address.get(k) for k in ("address1", "address2", "city", "zip")],
+    ]
+    text = json.dumps(state, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
