@@ -1,5 +1,6 @@
 import logging
 from collections import defaultdict
+from decimal import Decimal
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -12,6 +13,9 @@ from ..tools.refund_mapping import RefundDataError, parse_refund, refund_figures
 from .shopify_order_importer import QUIET
 
 _logger = logging.getLogger(__name__)
+# Shopify's prorated refund tax and Odoo's recomputed one may differ by
+# rounding: up to this much the credit note takes Shopify's figure.
+MAX_TAX_ALIGNMENT = Decimal("0.05")
 
 
 class ShopifyRefundImporter(models.AbstractModel):
@@ -309,7 +313,9 @@ class ShopifyRefundImporter(models.AbstractModel):
             .with_context(default_move_type="out_refund", **QUIET)
             .create(values)
         )
-        expected = refund_figures(refund, taxes_included)["total"]
+        figures = refund_figures(refund, taxes_included)
+        expected = figures["total"]
+        self._align_tax(credit, figures["tax"])
         if cents(to_decimal(credit.amount_total)) != cents(expected):
             notes.append(
                 _(
@@ -344,6 +350,27 @@ class ShopifyRefundImporter(models.AbstractModel):
                 )
             )
         return credit, notes
+
+    def _align_tax(self, credit, shopify_tax):
+        """Shopify refunds a share of the tax it charged on the line, which
+        may differ by a cent from the tax Odoo computes on the refunded
+        amount: the credit note books Shopify's figure (what was paid back),
+        as a person would in the tax totals. Larger differences are left
+        for a person."""
+        delta = cents(shopify_tax) - cents(to_decimal(credit.amount_tax))
+        if not delta or abs(delta) > MAX_TAX_ALIGNMENT:
+            return
+        totals = credit.tax_totals
+        groups = [
+            group
+            for subtotal_groups in totals["groups_by_subtotal"].values()
+            for group in subtotal_groups
+        ]
+        if not groups:
+            return
+        group = max(groups, key=lambda g: abs(g["tax_group_amount"]))
+        group["tax_group_amount"] += float(delta)
+        credit.tax_totals = totals
 
     def _exact_price(self, sale_line, quantity, subtotal):
         """price_unit and discount of a credit line worth ``subtotal``."""
