@@ -21,6 +21,10 @@ class ShopifyStockChange(models.Model):
     @api.model
     @tools.ormcache()
     def _exporting_backend_ids(self):
+        self.env["integration.backend"].flush_model(["connector_type", "active"])
+        self.env["integration.sync.rule"].flush_model(
+            ["backend_id", "business_object", "active", "direction"]
+        )
         self.env.cr.execute(
             """
             SELECT b.id FROM integration_backend b

@@ -2,3 +2,4 @@ from . import test_tools
 from . import test_backend
 from . import test_orders
 from . import test_cancel_refund
+from . import test_stock
