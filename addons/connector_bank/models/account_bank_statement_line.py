@@ -378,7 +378,7 @@ class AccountBankStatementLine(models.Model):
 
     def action_undo_reconciliation(self):
         result = super().action_undo_reconciliation()
-        self.write({"bank_match_error": False})
+        self.write({"bank_match_state": False, "bank_match_error": False})
         self.bank_match_candidate_ids.sudo().write({"selected": False})
         return result
 

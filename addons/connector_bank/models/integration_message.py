@@ -32,12 +32,12 @@ class IntegrationMessage(models.Model):
             else:
                 message.bank_candidate_ids = Candidate
 
-    def _mark_done(self, result=None):
+    def _mark_done(self, result=None, *args, **kwargs):
         """A line review always says where it stands: the business exception
         is replaced (or cleared once the line is reconciled), and its first
         line is the desk's one-line problem."""
         reviews = self.filtered(lambda m: m.message_type == LINE_REVIEW_TYPE)
-        res = super()._mark_done(result)
+        res = super()._mark_done(result, *args, **kwargs)
         exception = isinstance(result, dict) and result.get("business_exception")
         for message in reviews:
             if exception:
