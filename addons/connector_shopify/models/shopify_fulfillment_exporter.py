@@ -63,6 +63,18 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
         return dict(shipped)
 
     @api.model
+    def _tracking_url(self, picking):
+        """The picking's tracking URL (the first one when a carrier gives a
+        JSON list of ``[name, url]`` for several parcels)."""
+        url = picking.carrier_tracking_url or None
+        if url and url.startswith("["):
+            try:
+                url = json.loads(url)[0][1]
+            except (ValueError, IndexError, TypeError):
+                url = None
+        return url
+
+    @api.model
     def _export(self, backend, message, data):
         picking = self.env["stock.picking"].browse(data["picking_id"]).exists()
         if not picking:
@@ -102,7 +114,7 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
         tracking = {
             "number": picking.carrier_tracking_ref or None,
             "company": picking.carrier_id.name or None,
-            "url": picking.carrier_tracking_url or None,
+            "url": self._tracking_url(picking),
         }
         result = backend._shopify_graphql(
             graphql.FULFILLMENT_CREATE,

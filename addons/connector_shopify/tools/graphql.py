@@ -71,15 +71,15 @@ mutation SetQuantities($input: InventorySetQuantitiesInput!) {
 }
 """.strip()
 
+# cost about 2 + 5 x (1 + 2 + 50 x 2) = 517 of the 1000 a query may cost
 FULFILLMENT_ORDERS_QUERY = """
 query FulfillmentOrders($id: ID!) {
   order(id: $id) {
     id name
-    fulfillmentOrders(first: 20) {
+    fulfillmentOrders(first: 5) {
       nodes {
         id status
-        assignedLocation { location { id } }
-        lineItems(first: 100) {
+        lineItems(first: 50) {
           nodes { id totalQuantity remainingQuantity lineItem { id sku } }
         }
       }
