@@ -4,3 +4,4 @@ from . import test_orders
 from . import test_cancel_refund
 from . import test_stock
 from . import test_fulfillment
+from . import test_faults
