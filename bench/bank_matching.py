@@ -372,6 +372,8 @@ def main():
                 env.invalidate_all()
             cr.rollback()
     finally:
+        Registry.delete(dbname)
+        odoo.sql_db.close_db(dbname)
         if drop:
             drop()
     sizes = sorted(figures)

@@ -59,6 +59,19 @@ class BankStatementImporter(models.AbstractModel):
             journal = self.env["integration.value.map"]._lookup(
                 backend, "bank_account", key, default=False
             )
+            if journal and (
+                journal.type != "bank" or journal.company_id != backend.company_id
+            ):
+                raise BusinessRuleError(
+                    _(
+                        "%(backend)s: bank account %(iban)s is mapped to "
+                        "%(journal)s, which is not a bank journal of %(company)s.",
+                        backend=backend.name,
+                        iban=key,
+                        journal=journal.display_name,
+                        company=backend.company_id.name,
+                    )
+                )
         if not journal:
             raise MappingError(
                 backend.name,
