@@ -131,7 +131,14 @@ class BankStatementImporter(models.AbstractModel):
         """
         create_statements = options.get("create_statements", True)
         backend = backend.with_company(backend.company_id)
-        self = self.with_company(backend.company_id)
+        return self.with_company(backend.company_id)._import_for_company(
+            backend, statements, message, source_name, create_statements
+        )
+
+    @api.model
+    def _import_for_company(
+        self, backend, statements, message, source_name, create_statements
+    ):
         Line = self.env["account.bank.statement.line"]
         journals = self._bank_journals_by_account(backend)
         planned = []
@@ -176,7 +183,7 @@ class BankStatementImporter(models.AbstractModel):
                 with self.env.cr.savepoint():
                     if create_statements:
                         stmt = self._create_statement(
-                            statement, journal, values, source_name, complete=len(new)
+                            statement, journal, values, source_name, len(new)
                         )
                         created_statements |= stmt
                         created_lines |= stmt.line_ids
@@ -224,8 +231,8 @@ class BankStatementImporter(models.AbstractModel):
         )
 
     @api.model
-    def _create_statement(self, statement, journal, values, source_name, complete):
-        all_new = complete == len(statement.lines)
+    def _create_statement(self, statement, journal, values, source_name, new_count):
+        all_new = new_count == len(statement.lines)
         vals = {
             "name": statement.statement_id
             or _("%(journal)s %(date)s", journal=journal.code, date=statement.date),
