@@ -5,3 +5,4 @@ from . import test_cancel_refund
 from . import test_stock
 from . import test_fulfillment
 from . import test_faults
+from . import test_conformance

@@ -299,3 +299,14 @@ def test_state_digest_sees_content_not_delivery_path():
     assert order_mapping.state_digest(dict(data, tags="x")) == digest
     assert order_mapping.state_digest(dict(data, financial_status="refunded")) != digest
     assert order_mapping.state_digest(dict(data, refunds=[{"id": 3}])) != digest
+
+
+def test_tax_amounts_inconsistent_with_their_rates_are_named():
+    data = _order()
+    data["line_items"][0]["tax_lines"][0]["price"] = "3.98"  # not 21% of 30.46
+    data["total_price"] = "41.95"
+    order = order_mapping.parse_order(data)
+    (found,) = order_mapping.inconsistent_tax_lines(order)
+    assert found[2] == D("6.40")
+    text = order_mapping.explain_total_difference(order, 36.93, 7.44, 44.37)
+    assert "not its rates" in text and "TSHIRT-RED-XL" in text

@@ -8,7 +8,7 @@ import hashlib
 import json
 
 from .dates import parse_datetime, version_key
-from .money import ZERO, cents, fmt, shop_amount, to_decimal
+from .money import CENT, ZERO, cents, fmt, shop_amount, to_decimal
 
 
 class OrderDataError(ValueError):
@@ -208,6 +208,16 @@ def explain_total_difference(order, odoo_untaxed, odoo_tax, odoo_total):
             f"untaxed amounts differ (Odoo {fmt(odoo_untaxed)}, Shopify "
             f"{fmt(figures['untaxed'])})"
         )
+    inconsistent = inconsistent_tax_lines(order)
+    if inconsistent:
+        part, tax, computed = inconsistent[0]
+        code = tax_code(tax["title"], tax["rate"])
+        reasons.append(
+            f"Shopify's tax amounts are not its rates applied to the lines "
+            f"({len(inconsistent)} tax line(s), e.g. '{code}'"
+            f" on {part.get('sku') or part['title']}: {fmt(computed)} at that rate, "
+            f"the payload says {fmt(tax['amount'])})"
+        )
     if cents(odoo_tax) != cents(figures["tax"]):
         reasons.append(
             f"taxes differ (Odoo {fmt(odoo_tax)}, Shopify {fmt(figures['tax'])}): "
@@ -223,6 +233,22 @@ def explain_total_difference(order, odoo_untaxed, odoo_tax, odoo_total):
         + "; ".join(reasons)
         + ". The order stays a quotation."
     )
+
+
+def inconsistent_tax_lines(order, tolerance=CENT):
+    """Tax lines whose amount is not their rate applied to their line (more
+    than a cent apart): ``[(line, tax, amount at that rate)]``."""
+    found = []
+    for part in order["lines"] + order["shipping_lines"]:
+        rates = sum((t["rate"] for t in part["taxes"]), ZERO)
+        for tax in part["taxes"]:
+            if order["taxes_included"]:
+                computed = cents(part["net"] * tax["rate"] / (1 + rates))
+            else:
+                computed = cents(part["net"] * tax["rate"])
+            if abs(computed - tax["amount"]) > tolerance:
+                found.append((part, tax, computed))
+    return found
 
 
 def tax_code(title, rate):
