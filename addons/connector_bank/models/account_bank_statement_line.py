@@ -73,15 +73,6 @@ class AccountBankStatementLine(models.Model):
                 line._bank_exception_text() if line.bank_match_state else False
             )
 
-    def _integration_message_domain(self):
-        # The messages that brought the line (same correlation id) or that
-        # are about it. (The mixin's domain lacks the '&' of the second half.)
-        domain = ["&", ("res_model", "=", self._name), ("res_id", "in", self.ids)]
-        correlations = [c for c in self.mapped("integration_correlation_id") if c]
-        if correlations:
-            domain = ["|", ("correlation_id", "in", correlations)] + domain
-        return domain
-
     # ------------------------------------------------------------------
     # Texts for people
     # ------------------------------------------------------------------

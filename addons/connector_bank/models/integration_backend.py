@@ -77,6 +77,19 @@ class IntegrationBackend(models.Model):
             )
         return rules
 
+    def _business_signals(self):
+        signals = super()._business_signals()
+        if self.connector_type == "bank":
+            lines = self.env["account.bank.statement.line"].search_count(
+                [
+                    ("company_id", "=", self.company_id.id),
+                    ("is_reconciled", "=", False),
+                    ("bank_match_state", "in", ("unmatched", "ambiguous")),
+                ]
+            )
+            signals.append({"label": _("bank lines not matched"), "count": lines})
+        return signals
+
     def _test_connection(self):
         if self.connector_type != "bank":
             return super()._test_connection()

@@ -32,25 +32,6 @@ class IntegrationMessage(models.Model):
             else:
                 message.bank_candidate_ids = Candidate
 
-    def _mark_done(self, result=None, *args, **kwargs):
-        """A line review always says where it stands: the business exception
-        is replaced (or cleared once the line is reconciled), and its first
-        line is the desk's one-line problem."""
-        reviews = self.filtered(lambda m: m.message_type == LINE_REVIEW_TYPE)
-        res = super()._mark_done(result, *args, **kwargs)
-        exception = isinstance(result, dict) and result.get("business_exception")
-        for message in reviews:
-            if exception:
-                message.write(
-                    {
-                        "error_category": "business",
-                        "error_message": exception.splitlines()[0][:500],
-                    }
-                )
-            elif message.business_exception:
-                message.write({"business_exception": False})
-        return res
-
     def action_retry(self):
         """Line reviews that wait as business exceptions are matched again."""
         reviews = self.filtered(

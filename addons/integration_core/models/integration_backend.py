@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import html_escape
 
 from ..exceptions import AuthenticationFailed, CircuitOpen, IntegrationError
 from ..tools.http_client import IntegrationHttpClient, shared_rate_limiter
@@ -135,6 +136,11 @@ class IntegrationBackend(models.Model):
     throughput_chart = fields.Html(
         "Messages per hour (24h)", compute="_compute_dashboard", sanitize=False
     )
+    business_signals = fields.Html(
+        compute="_compute_business_signals",
+        help="What the business should look at, as each connector counts it "
+        "(orders not released, lines unmatched...).",
+    )
 
     _sql_constraints = [
         ("max_attempts_positive", "CHECK(max_attempts > 0)", "Attempts must be > 0."),
@@ -205,6 +211,25 @@ class IntegrationBackend(models.Model):
             backend.count_exceptions = count
             backend.oldest_exception_at = oldest
             backend.throughput_chart = self._bar_chart(hourly.get(backend.id, {}))
+
+    def _compute_business_signals(self):
+        for backend in self:
+            rows = [
+                f"<li><strong>{int(signal['count'])}</strong> "
+                f"{html_escape(signal['label'])}</li>"
+                for signal in backend._business_signals()
+            ]
+            backend.business_signals = (
+                f"<ul class='list-unstyled mb-0'>{''.join(rows)}</ul>"
+                if rows
+                else False
+            )
+
+    def _business_signals(self):
+        """Connectors return ``[{"label": "orders not yet released to the
+        warehouse", "count": 3}]`` for the overview; nothing by default."""
+        self.ensure_one()
+        return []
 
     def _hourly_counts(self, since):
         if not self.ids:

@@ -17,7 +17,7 @@ class IntegrationDocumentMixin(models.AbstractModel):
     )
 
     def _integration_message_domain(self):
-        domain = [("res_model", "=", self._name), ("res_id", "in", self.ids)]
+        domain = ["&", ("res_model", "=", self._name), ("res_id", "in", self.ids)]
         correlations = [c for c in self.mapped("integration_correlation_id") if c]
         if correlations:
             domain = ["|", ("correlation_id", "in", correlations)] + domain

@@ -570,10 +570,18 @@ class IntegrationMessage(models.Model):
             "processing_started_at": False,
         }
         records = result if isinstance(result, models.BaseModel) else None
+        # A business exception: processed, but a person must look (it is on
+        # the desk with its first line as the problem); none clears an old one.
+        vals["business_exception"] = False
         if isinstance(result, dict):
             records = result.get("records")
-            if result.get("business_exception"):
-                vals["business_exception"] = result["business_exception"]
+            exception = result.get("business_exception")
+            if exception:
+                vals.update(
+                    business_exception=exception,
+                    error_category="business",
+                    error_message=exception.splitlines()[0][:500],
+                )
         if records:
             vals.update(res_model=records._name, res_id=records[:1].id)
             if "integration_correlation_id" in records._fields:
@@ -712,9 +720,19 @@ class IntegrationMessage(models.Model):
     # Desk actions
     # ------------------------------------------------------------------
     def action_retry(self):
-        retryable = self.filtered(lambda m: m.state in ("failed", "dead") + OPEN_STATES)
+        retryable = self.filtered(
+            lambda m: (
+                m.state in ("failed", "dead") + OPEN_STATES
+                or (m.state == "done" and m.business_exception)
+            )
+        )
         if not retryable:
-            raise UserError(_("Only failed, dead or stuck messages can be retried."))
+            raise UserError(
+                _(
+                    "Only failed, dead or stuck messages and business exceptions "
+                    "can be retried."
+                )
+            )
         retryable.sudo()._cancel_pending_jobs()
         retryable.sudo().write(
             {

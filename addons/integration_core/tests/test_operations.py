@@ -64,6 +64,21 @@ class TestOperations(IntegrationCase):
             self.env["integration.message"].search(action["domain"]), exceptions
         )
 
+    def test_business_signals_hook(self):
+        self.assertFalse(self.backend.business_signals)
+        backend_class = type(self.env["integration.backend"])
+
+        def signals(backend):
+            return [{"label": "orders <not> released", "count": 3}]
+
+        backend_class._business_signals = signals
+        try:
+            self.backend.invalidate_recordset(["business_signals"])
+            self.assertIn("<strong>3</strong>", self.backend.business_signals)
+            self.assertIn("&lt;not&gt;", self.backend.business_signals)
+        finally:
+            del backend_class._business_signals
+
     def test_older_than_sla_filter(self):
         message, _c = self.intake({"id": 91, "name": "business"})
         self.process(message)
