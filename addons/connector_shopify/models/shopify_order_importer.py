@@ -330,13 +330,44 @@ class ShopifyOrderImporter(models.AbstractModel):
     # Partners
     # ------------------------------------------------------------------
     def _partners(self, backend, order):
-        """(customer, invoice address, delivery address)."""
+        """(customer, invoice address, delivery address): the addresses are
+        child contacts of the customer, found by address or created (both
+        in one go)."""
         partner = self._customer(backend, order)
-        invoice = self._address_contact(partner, order["billing_address"], "invoice")
-        shipping = self._address_contact(
-            partner, order["shipping_address"] or order["billing_address"], "delivery"
-        )
-        return partner, invoice, shipping
+        wanted = [
+            ("invoice", order["billing_address"]),
+            ("delivery", order["shipping_address"] or order["billing_address"]),
+        ]
+        found, to_create = {}, []
+        for kind, address in wanted:
+            if not address:
+                found[kind] = partner
+                continue
+            values = self._address_values(address)
+            key = self._address_key(values)
+            child = next(
+                (
+                    c
+                    for c in partner.child_ids
+                    if c.type == kind and self._address_key(c) == key
+                ),
+                None,
+            )
+            if child:
+                found[kind] = child
+                continue
+            values.update(parent_id=partner.id, type=kind)
+            if not values.get("name"):
+                values["name"] = partner.name
+            to_create.append((kind, values))
+        if to_create:
+            children = (
+                self.env["res.partner"]
+                .with_context(**QUIET)
+                .create([values for _kind, values in to_create])
+            )
+            found.update(zip([kind for kind, _v in to_create], children))
+        return partner, found["invoice"], found["delivery"]
 
     def _customer(self, backend, order):
         """By binding of the Shopify customer, else by email, else created:
@@ -427,21 +458,6 @@ class ShopifyOrderImporter(models.AbstractModel):
                 values["phone"] = address["phone"]
         return values
 
-    def _address_contact(self, partner, address, kind):
-        """The partner's child contact of type ``kind`` at this address,
-        created when the customer has none there yet."""
-        if not address:
-            return partner
-        values = self._address_values(address)
-        key = self._address_key(values)
-        for child in partner.child_ids:
-            if child.type == kind and self._address_key(child) == key:
-                return child
-        values.update(parent_id=partner.id, type=kind)
-        if not values.get("name"):
-            values["name"] = partner.name
-        return self.env["res.partner"].with_context(**QUIET).create(values)
-
     @api.model
     def _address_key(self, values):
         def text(value):
@@ -461,11 +477,12 @@ class ShopifyOrderImporter(models.AbstractModel):
         """Values of the order lines and the delivery carrier (if mapped).
         Every SKU must resolve, else nothing is created."""
         tax_cache, values, missing = {}, [], []
+        bound = self._bound_products(backend, [line["sku"] for line in order["lines"]])
         sequence = 10
         for line in order["lines"]:
             if line["quantity"] <= 0:
                 continue
-            product = self._product(backend, line)
+            product = bound.get(line["sku"]) or self._product(backend, line)
             if not product:
                 missing.append(line["sku"])
                 continue
@@ -579,6 +596,28 @@ class ShopifyOrderImporter(models.AbstractModel):
             "price_unit": -float(discount),
             "discount": 0.0,
             "tax_id": vals["tax_id"],
+        }
+
+    def _bound_products(self, backend, skus):
+        """``{sku: product}`` of the SKUs already bound, in one query."""
+        skus = [sku for sku in set(skus) if sku]
+        if not skus:
+            return {}
+        bindings = self.env["integration.binding"].search_read(
+            [
+                ("backend_id", "=", backend.id),
+                ("res_model", "=", "product.product"),
+                ("external_id", "in", skus),
+            ],
+            ["external_id", "res_id"],
+        )
+        products = (
+            self.env["product.product"].browse([b["res_id"] for b in bindings]).exists()
+        )
+        return {
+            b["external_id"]: products.browse(b["res_id"])
+            for b in bindings
+            if b["res_id"] in products.ids
         }
 
     def _product(self, backend, line):

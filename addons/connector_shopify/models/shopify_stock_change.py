@@ -37,6 +37,21 @@ class ShopifyStockChange(models.Model):
         return tuple(row[0] for row in self.env.cr.fetchall())
 
     @api.model
+    def _touch_later(self, product_ids):
+        """Queue ``product_ids`` when the transaction commits: a picking of
+        a hundred moves makes one INSERT, not hundreds."""
+        if not product_ids or not self._exporting_backend_ids():
+            return
+        pending = self.env.cr.precommit.data.setdefault("shopify.stock.touched", set())
+        if not pending:
+            self.env.cr.precommit.add(self._flush_touched)
+        pending.update(product_ids)
+
+    def _flush_touched(self):
+        pending = self.env.cr.precommit.data.pop("shopify.stock.touched", set())
+        self._touch(sorted(pending))
+
+    @api.model
     def _touch(self, product_ids):
         """Queue ``product_ids`` (storable products) for every Shopify backend
         that sends stock."""
@@ -55,6 +70,7 @@ class ShopifyStockChange(models.Model):
     def _take(self, backend, limit=100000):
         """Distinct product ids queued for ``backend``, removed from the
         queue (rows locked by another export are left to it)."""
+        self._flush_touched()
         self.env.cr.execute(
             """
             DELETE FROM shopify_stock_change WHERE id IN (

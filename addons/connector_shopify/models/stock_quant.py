@@ -24,4 +24,4 @@ class StockQuant(models.Model):
     def _shopify_stock_touched(self, product, location):
         """The free quantity of ``product`` may have changed: queue it."""
         if location.usage == "internal" and product.type == "product":
-            self.env["shopify.stock.change"].sudo()._touch([product.id])
+            self.env["shopify.stock.change"].sudo()._touch_later([product.id])

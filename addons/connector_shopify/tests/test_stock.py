@@ -62,6 +62,7 @@ class TestStockExport(ShopifyCase):
         self.put("TSHIRT-RED-XL", 5)
         self.put("TSHIRT-RED-XL", 7, self.warehouse_2)
         self.put("MUG-WHITE", 3)
+        self.env["shopify.stock.change"]._flush_touched()  # done at commit
         queued = self.env["shopify.stock.change"].search(
             [("backend_id", "=", self.backend.id)]
         )
@@ -208,6 +209,7 @@ class TestStockExport(ShopifyCase):
         self.assertIn("no Shopify variant", message.business_exception)
         self.backend._sync_rule("stock_level").direction = "off"
         self.put("MUG-WHITE", 1)
+        self.env["shopify.stock.change"]._flush_touched()
         self.assertFalse(
             self.env["shopify.stock.change"].search(
                 [("product_id", "=", self.products["MUG-WHITE"].id)]

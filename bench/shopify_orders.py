@@ -1,0 +1,450 @@
+"""Benchmark of connector_shopify: orders in, stock out.
+
+A real Odoo 17 HTTP server with prefork workers and queue_job's job runner on
+a scratch database, and the repository's Shopify sandbox (in this process)
+sending signed webhooks to it. From the same run it prints:
+
+* orders per second from signed webhook to confirmed sale order: the sandbox
+  creates N orders and delivers ``orders/create`` webhooks to Odoo; the clock
+  runs from the first order created to the last sale order confirmed. Against
+  it, the same orders created and confirmed with the ORM directly (partner by
+  email, products by SKU, taxes, discounts, shipping line), in one process,
+  one commit per order; goal: at least 0.85x;
+* a stock export of M changed SKUs (default 10,000) to one Shopify location:
+  calls made (GraphQL, REST) and seconds, through the outbound message's job
+  code (``integration.message._process``), as the runner would run it.
+
+    python3 bench/shopify_orders.py --orders 300 --workers 2 --skus 10000
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+from odoo_env import (  # noqa: E402
+    REPO,
+    odoo_addons_path,
+    odoo_command,
+    postgres_connection,
+    require_odoo17,
+    write_config,
+)
+
+from sandbox.testing import RunningSandbox  # noqa: E402
+
+TOKEN = "shpat_bench"
+SECRET = "bench-webhook-secret"
+SKUS = ["TSHIRT-RED-XL", "MUG-WHITE", "CAP-BLUE"]
+QUIET = {
+    "tracking_disable": True,
+    "mail_create_nolog": True,
+    "mail_create_nosubscribe": True,
+    "mail_notrack": True,
+}
+
+
+def order_spec():
+    return {
+        "customer": {
+            "email": "buyer@bench.example",
+            "first_name": "Bench",
+            "last_name": "Buyer",
+            "default_address": {
+                "address1": "Korenmarkt 1",
+                "city": "Gent",
+                "zip": "9000",
+                "country_code": "BE",
+            },
+        },
+        "lines": [
+            {
+                "sku": "TSHIRT-RED-XL",
+                "quantity": 2,
+                "price": "19.99",
+                "tax_rate": "0.21",
+            },
+            {"sku": "MUG-WHITE", "quantity": 1, "price": "8.00", "tax_rate": "0.21"},
+            {"sku": "CAP-BLUE", "quantity": 1, "price": "12.50", "tax_rate": "0.21"},
+        ],
+        "discount": {"code": "TENOFF", "type": "fixed_amount", "value": "10.00"},
+        "shipping": {
+            "title": "Standard",
+            "code": "STD",
+            "price": "4.95",
+            "tax_rate": "0.21",
+        },
+        "financial_status": "paid",
+        "currency": "EUR",
+    }
+
+
+def setup_database(config, dbname):
+    subprocess.run(
+        odoo_command(
+            "-c",
+            config,
+            "-d",
+            dbname,
+            "-i",
+            "connector_shopify",
+            "--without-demo=all",
+            "--stop-after-init",
+            "--log-level=warn",
+        ),
+        check=True,
+        cwd=REPO,
+    )
+
+
+def odoo_registry(config, dbname):
+    import odoo  # noqa: PLC0415
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(["-c", config, "-d", dbname])
+    return Registry(dbname)
+
+
+def environment(cr):
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+
+    return api.Environment(cr, SUPERUSER_ID, {})
+
+
+def prepare(registry, shop_url):
+    """Backend, tax, products with stock, EUR: what a configured shop has."""
+    with registry.cursor() as cr:
+        env = environment(cr)
+        env.ref("base.EUR").active = True
+        warehouse = env["stock.warehouse"].search([], limit=1)
+        env["account.tax"].create(
+            {
+                "name": "VAT 21%",
+                "amount": 21.0,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "sequence": 1,
+            }
+        )
+        for sku in SKUS:
+            product = env["product.product"].create(
+                {"name": sku, "default_code": sku, "type": "product", "list_price": 1}
+            )
+            env["stock.quant"]._update_available_quantity(
+                product, warehouse.lot_stock_id, 100000
+            )
+        backend = env["integration.backend"].create(
+            {
+                "name": "Shopify bench",
+                "connector_type": "shopify",
+                "base_url": shop_url,
+                "api_key": TOKEN,
+                "webhook_secret": SECRET,
+                "shopify_warehouse_id": warehouse.id,
+            }
+        )
+        env["shopify.stock.change"].search([]).unlink()
+        return backend.id
+
+
+class running_server:  # noqa: N801 - used as a context manager
+    """An Odoo server with prefork workers and the job runner, stopped on exit."""
+
+    def __init__(self, config, dbname, base, tmp):
+        self.command = odoo_command(
+            "-c",
+            config,
+            "-d",
+            dbname,
+            f"--db-filter=^{dbname}$",
+            "--load=base,web,queue_job",
+        )
+        self.base = base
+        self.log = open(f"{tmp}/server.log", "a")  # noqa: SIM115
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            self.command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self.log
+        )
+        for _i in range(240):
+            try:
+                if requests.get(f"{self.base}/integration/ping", timeout=10).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        self.__exit__()
+        raise SystemExit("the Odoo server did not start")
+
+    def __exit__(self, *exc):
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def wait_confirmed(registry, backend_id, count, timeout):
+    """Seconds at which ``count`` Shopify orders are confirmed, and the
+    message states."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM sale_order "
+                "WHERE shopify_backend_id = %s AND state = 'sale'",
+                [backend_id],
+            )
+            confirmed = cr.fetchone()[0]
+        if confirmed >= count:
+            return time.perf_counter()
+        time.sleep(0.2)
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT state, count(*) FROM integration_message "
+            "WHERE backend_id = %s AND NOT is_call_log GROUP BY state",
+            [backend_id],
+        )
+        states = dict(cr.fetchall())
+    raise SystemExit(f"only {confirmed}/{count} orders confirmed: messages {states}")
+
+
+def pipeline_rate(registry, backend_id, shop, base, count):
+    """Orders per second from the first order created in Shopify to the
+    last sale order confirmed in Odoo, through signed webhooks and jobs."""
+    shop.subscribe("orders/create", f"{base}/integration/webhook/{backend_id}")
+    started = time.perf_counter()
+    order_ids = shop.create_orders(count, order_spec(), vary_email=True)
+    finished = wait_confirmed(registry, backend_id, count, timeout=3600)
+    return count / (finished - started), order_ids
+
+
+def direct_rate(registry, orders):
+    """The same orders created and confirmed with the ORM, one process, one
+    commit per order (same quiet context as the connector)."""
+    with registry.cursor() as cr:
+        env = environment(cr)
+        env = env(context=dict(env.context, **QUIET))
+        products = {
+            p.default_code: p
+            for p in env["product.product"].search([("default_code", "in", SKUS)])
+        }
+        tax = env["account.tax"].search([("name", "=", "VAT 21%")], limit=1)
+        shipping = env.ref("connector_shopify.product_shopify_shipping")
+        pricelist = env["product.pricelist"].search(
+            [("currency_id.name", "=", "EUR")], limit=1
+        )
+        warehouse = env["stock.warehouse"].search([], limit=1)
+        Partner, Sale = env["res.partner"], env["sale.order"]
+        started = time.perf_counter()
+        for order in orders:
+            customer = order["customer"]
+            partner = Partner.search(
+                [("email", "=ilike", f"direct.{customer['email']}")], limit=1
+            ) or Partner.create(
+                {
+                    "name": f"{customer['first_name']} {customer['last_name']}",
+                    "email": f"direct.{customer['email']}",
+                }
+            )
+            lines = []
+            for item in order["line_items"]:
+                gross = float(item["price"]) * item["quantity"]
+                discount = sum(float(a["amount"]) for a in item["discount_allocations"])
+                lines.append(
+                    (
+                        0,
+                        0,
+                        {
+                            "product_id": products[item["sku"]].id,
+                            "product_uom_qty": item["quantity"],
+                            "price_unit": float(item["price"]),
+                            "discount": round(discount / gross * 100, 2),
+                            "tax_id": [(6, 0, tax.ids)],
+                        },
+                    )
+                )
+            for item in order["shipping_lines"]:
+                lines.append(
+                    (
+                        0,
+                        0,
+                        {
+                            "product_id": shipping.id,
+                            "name": item["title"],
+                            "product_uom_qty": 1,
+                            "price_unit": float(item["price"]),
+                            "tax_id": [(6, 0, tax.ids)],
+                            "is_delivery": True,
+                        },
+                    )
+                )
+            sale = Sale.create(
+                {
+                    "partner_id": partner.id,
+                    "client_order_ref": f"direct {order['name']}",
+                    "pricelist_id": pricelist.id,
+                    "warehouse_id": warehouse.id,
+                    "order_line": lines,
+                }
+            )
+            sale.action_confirm()
+            cr.commit()
+        return len(orders) / (time.perf_counter() - started)
+
+
+def stock_export(registry, backend_id, sandbox, shop, skus):
+    """Seconds and calls of one export of ``skus`` changed products."""
+    codes = [f"BENCH-{n:05d}" for n in range(skus)]
+    for start in range(0, skus, 1000):
+        shop.client._call(
+            "POST",
+            f"/_control/shopify/shops/{shop.shop}/products",
+            json={
+                "products": [
+                    {"title": code, "sku": code, "price": "1.00", "inventory": 0}
+                    for code in codes[start : start + 1000]
+                ]
+            },
+        )
+    with registry.cursor() as cr:
+        env = environment(cr)
+        backend = env["integration.backend"].browse(backend_id)
+        location = backend._shopify_fetch_locations()[:1]
+        location.warehouse_ids = env["stock.warehouse"].search([], limit=1)
+        stock = location.warehouse_ids.lot_stock_id
+        products = env["product.product"].create(
+            [{"name": code, "default_code": code, "type": "product"} for code in codes]
+        )
+        env["shopify.stock.change"].search([]).unlink()
+        Quant = env["stock.quant"]
+        for index, product in enumerate(products):
+            Quant._update_available_quantity(product, stock, 1 + index % 50)
+        message = env["shopify.stock.exporter"]._queue_export(backend)
+        message._cancel_pending_jobs()
+        cr.commit()
+        sandbox.clear_requests_log()
+        started = time.perf_counter()
+        message._process()
+        cr.commit()
+        seconds = time.perf_counter() - started
+        log = sandbox.requests_log(target=shop.shop)
+        calls = log["by_category"] if "by_category" in log else {}
+        sent = len(shop.inventory_changes(source="graphql"))
+        state = message.state
+    return seconds, calls, log["count"], sent, state
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--webhook-concurrency", type=int, default=4)
+    parser.add_argument("--skus", type=int, default=10000)
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+
+    odoo = require_odoo17()
+    host, port, user = postgres_connection()
+    dbname = f"shopify_bench_{uuid.uuid4().hex[:8]}"
+    tmp = tempfile.mkdtemp(prefix="shopify-bench-")
+    http_port = 19000 + os.getpid() % 1000
+    config = write_config(
+        f"{tmp}/odoo.conf",
+        host,
+        port,
+        user,
+        odoo_addons_path(odoo),
+        data_dir=f"{tmp}/data",
+        http_port=http_port,
+        workers=args.workers,
+        max_cron_threads=0,
+        log_level="warn",
+        db_name=dbname,
+        list_db="False",
+        server_wide_modules="base,web,queue_job",
+    )
+    with open(config, "a") as handle:
+        capacity = args.workers
+        handle.write(
+            f"\n[queue_job]\nchannels = root:{capacity},root.integration:"
+            f"{capacity},root.integration.shopify:{capacity}\n"
+        )
+    base = f"http://127.0.0.1:{http_port}"
+    print(f"setting up {dbname} ...", flush=True)
+    setup_database(config, dbname)
+    registry = odoo_registry(config, dbname)
+    sandbox = RunningSandbox(
+        webhook_config={
+            "concurrency": args.webhook_concurrency,
+            "timeout": 60,
+            "backoff_seconds": 0.5,
+        }
+    )
+    sandbox.start()
+    try:
+        shop = sandbox.shopify("bench")
+        shop.configure(access_token=TOKEN, webhook_secret=SECRET)
+        backend_id = prepare(registry, shop.base_url)
+        with running_server(config, dbname, base, tmp):
+            pipeline, order_ids = pipeline_rate(
+                registry, backend_id, shop, base, args.orders
+            )
+        orders = [shop.order(order_id) for order_id in order_ids]
+        direct = direct_rate(registry, orders)
+        with registry.cursor() as cr:
+            cr.execute(
+                "SELECT state, count(*), sum(duplicate_count) FROM integration_message "
+                "WHERE backend_id = %s AND NOT is_call_log GROUP BY state",
+                [backend_id],
+            )
+            states = {row[0]: (row[1], row[2]) for row in cr.fetchall()}
+        seconds, calls, call_count, sent, state = stock_export(
+            registry, backend_id, sandbox, shop, args.skus
+        )
+    finally:
+        sandbox.stop()
+    registry.delete(dbname)
+    from odoo.sql_db import close_db  # noqa: PLC0415
+
+    close_db(dbname)
+
+    print()
+    print(
+        f"orders={args.orders} workers={args.workers} (Odoo prefork + queue_job "
+        f"runner, channel capacity {args.workers}), webhook concurrency "
+        f"{args.webhook_concurrency}"
+    )
+    print(f"messages by state (count, duplicates): {json.dumps(states)}")
+    print(f"webhook -> confirmed sale order:   {pipeline:8.2f} orders/s")
+    print(f"ORM create + confirm directly:     {direct:8.2f} orders/s")
+    ratio = pipeline / direct
+    print(
+        f"pipeline / direct = {ratio:.2f}x  (goal >= 0.85x: "
+        f"{'met' if ratio >= 0.85 else 'NOT met'})"
+    )
+    print(
+        f"stock export of {args.skus} changed SKUs: {seconds:.1f} s, "
+        f"{call_count} calls {json.dumps(calls)}, {sent} quantities set, "
+        f"message {state}"
+    )
+    if not args.keep_db:
+        subprocess.run(
+            ["dropdb", "-h", host, "-p", str(port), "-U", user, dbname], check=False
+        )
+
+
+if __name__ == "__main__":
+    main()
