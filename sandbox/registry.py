@@ -6,8 +6,10 @@ To add a system: create ``sandbox/<name>/`` with a ``System`` subclass
 
 
 def system_classes():
+    from .bank import BankSystem
     from .shopify import ShopifySystem
 
     return [
         ShopifySystem,
+        BankSystem,
     ]

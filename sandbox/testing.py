@@ -96,6 +96,10 @@ class SandboxClient:
     def clear_requests_log(self):
         return self._call("DELETE", "/_control/requests")
 
+    def bank(self, bank="demo"):
+        """BankControl for the simulated bank ``bank``."""
+        return BankControl(self, bank)
+
     def shopify(self, shop="demo"):
         return ShopifyControl(self, shop)
 
@@ -265,3 +269,31 @@ class RunningSandbox(SandboxClient):
 
     def __str__(self):
         return self.url
+
+
+class BankControl:
+    """Drives one simulated bank (``/bank/<bank>``, see sandbox/bank)."""
+
+    def __init__(self, client, bank):
+        self.client = client
+        self.bank = bank
+        self.base_url = f"{client.url}/bank/{bank}"
+
+    def _c(self, method, path="", **kw):
+        return self.client._call(method, f"/_control/bank/{self.bank}{path}", **kw)
+
+    def configure(self, **settings):
+        return self._c("PATCH", json=settings)
+
+    def state(self):
+        return self._c("GET")
+
+    def create_account(self, iban, currency="EUR", name="Current account"):
+        return self._c(
+            "POST", "/accounts", json={"iban": iban, "currency": currency, "name": name}
+        )
+
+    def add_transactions(self, iban, transactions):
+        return self._c(
+            "POST", "/transactions", json={"iban": iban, "transactions": transactions}
+        )["transactions"]

@@ -1,0 +1,53 @@
+"""The simulated bank API: token auth, cursor pages, faults."""
+
+import requests
+
+from sandbox.testing import RunningSandbox
+
+IBAN = "BE68539007547034"
+AUTH = {"Authorization": "Bearer sandbox-bank-token"}
+
+
+def test_accounts_and_transactions_by_cursor():
+    with RunningSandbox() as sb:
+        bank = sb.bank("demo")
+        bank.create_account(IBAN, "EUR", "Main")
+        added = bank.add_transactions(
+            IBAN, [{"amount": "10.50"}, {"amount": -3, "id": "OWN-1"}, {"amount": 7}]
+        )
+        assert [t["id"] for t in added][1] == "OWN-1"
+        assert requests.get(f"{bank.base_url}/accounts", timeout=5).status_code == 401
+        accounts = requests.get(f"{bank.base_url}/accounts", headers=AUTH, timeout=5)
+        assert accounts.json()["accounts"] == [
+            {"iban": IBAN, "currency": "EUR", "name": "Main"}
+        ]
+        url = f"{bank.base_url}/accounts/{IBAN}/transactions"
+        first = requests.get(url, params={"limit": 2}, headers=AUTH, timeout=5).json()
+        assert [t["amount"] for t in first["transactions"]] == ["10.50", "-3"]
+        assert first["has_more"] is True
+        second = requests.get(
+            url,
+            params={"limit": 2, "cursor": first["next_cursor"]},
+            headers=AUTH,
+            timeout=5,
+        ).json()
+        assert [t["amount"] for t in second["transactions"]] == ["7"]
+        assert second["has_more"] is False
+        # nothing new: an empty page and the same cursor
+        third = requests.get(
+            url, params={"cursor": second["next_cursor"]}, headers=AUTH, timeout=5
+        ).json()
+        assert third["transactions"] == []
+        assert third["next_cursor"] == second["next_cursor"]
+
+
+def test_faults_apply_to_the_bank_api():
+    with RunningSandbox() as sb:
+        bank = sb.bank("demo")
+        bank.create_account(IBAN)
+        sb.add_fault(system="bank", match="api", kind="rate_limit", seconds=1, count=1)
+        url = f"{bank.base_url}/accounts"
+        limited = requests.get(url, headers=AUTH, timeout=5)
+        assert limited.status_code == 429
+        assert limited.headers["Retry-After"]
+        assert requests.get(url, headers=AUTH, timeout=5).status_code == 200
