@@ -18,62 +18,12 @@ Intake is measured with the job runner off (phase 1), processing with it on
 
 import argparse
 import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-import uuid
-from pathlib import Path
 
-import requests
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from odoo_env import (  # noqa: E402
-    REPO,
-    odoo_addons_path,
-    odoo_command,
-    postgres_connection,
-    require_odoo17,
-    write_config,
-)
+from common import ScratchOdoo, hammer, percentile
 
 SECRET = "bench-secret"
-
-
-def percentile(values, pct):
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
-def setup_database(config, dbname):
-    subprocess.run(
-        odoo_command(
-            "-c",
-            config,
-            "-d",
-            dbname,
-            "-i",
-            "integration_core",
-            "--without-demo=all",
-            "--stop-after-init",
-            "--log-level=warn",
-        ),
-        check=True,
-        cwd=REPO,
-    )
-
-
-def odoo_env(config, dbname):
-    import odoo  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-
-    odoo.tools.config.parse_config(["-c", config, "-d", dbname])
-    return Registry(dbname)
 
 
 def create_backend(registry):
@@ -117,75 +67,6 @@ def direct_rate(registry, backend_id, count):
     return count / (time.perf_counter() - started)
 
 
-def hammer(tasks, concurrency, headers_for):
-    """Run ``(url, body)`` tasks (GET when body is None, else a signed POST)
-    from ``concurrency`` threads; returns latencies (s) per url."""
-    latencies, errors = {}, []
-    lock = threading.Lock()
-    queue = list(reversed(tasks))
-
-    def worker():
-        session = requests.Session()
-        while True:
-            with lock:
-                if not queue:
-                    return
-                url, body = queue.pop()
-            start = time.perf_counter()
-            if body is None:
-                response = session.get(url, timeout=60)
-            else:
-                response = session.post(
-                    url, data=body, headers=headers_for(body), timeout=60
-                )
-            elapsed = time.perf_counter() - start
-            with lock:
-                latencies.setdefault(url, []).append(elapsed)
-                if response.status_code != 200:
-                    errors.append(response.status_code)
-
-    threads = [threading.Thread(target=worker) for _i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise SystemExit(f"{len(errors)} requests failed: {sorted(set(errors))}")
-    return latencies
-
-
-class running_server:  # noqa: N801 - used as a context manager
-    """An Odoo server with prefork workers, stopped on exit."""
-
-    def __init__(self, config, dbname, base, tmp, modules):
-        self.command = odoo_command(
-            "-c", config, "-d", dbname, f"--db-filter=^{dbname}$", f"--load={modules}"
-        )
-        self.base = base
-        self.log = open(f"{tmp}/server.log", "a")  # noqa: SIM115
-
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            self.command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self.log
-        )
-        for _i in range(240):
-            try:
-                if requests.get(f"{self.base}/integration/ping", timeout=2).ok:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        raise SystemExit("the Odoo server did not start")
-
-    def __exit__(self, *exc):
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 def drain_rate(registry, backend_id, count, timeout):
     """Messages per second from the first to the last message done."""
     deadline = time.time() + timeout
@@ -212,33 +93,9 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    odoo = require_odoo17()
-    host, port, user = postgres_connection()
-    dbname = f"integration_bench_{uuid.uuid4().hex[:8]}"
-    tmp = tempfile.mkdtemp(prefix="integration-bench-")
-    http_port = 18000 + os.getpid() % 1000
-    config = write_config(
-        f"{tmp}/odoo.conf",
-        host,
-        port,
-        user,
-        odoo_addons_path(odoo),
-        data_dir=f"{tmp}/data",
-        http_port=http_port,
-        workers=args.workers,
-        max_cron_threads=0,
-        log_level="warn",
-        db_name=dbname,
-        list_db="False",
-        server_wide_modules="base,web,queue_job",
-    )
-    with open(config, "a") as handle:
-        handle.write(f"\n[queue_job]\nchannels = root:{args.workers}\n")
-    print(f"setting up {dbname} ...", flush=True)
-    setup_database(config, dbname)
-    registry = odoo_env(config, dbname)
+    scratch = ScratchOdoo(["integration_core"], workers=args.workers)
+    registry = scratch.registry
     backend_id = create_backend(registry)
-    base = f"http://127.0.0.1:{http_port}"
     from odoo.addons.integration_core.tools.signing import (  # noqa: PLC0415
         compute_signature,
     )
@@ -256,23 +113,21 @@ def main():
 
     # Phase 1: intake and the trivial route, job runner off. Each client
     # thread alternates the two, so that both see the same load and noise.
-    ping_url = f"{base}/integration/ping"
-    hook_url = f"{base}/integration/webhook/{backend_id}"
-    with running_server(config, dbname, base, tmp, "base,web"):
-        hammer([(ping_url, None)] * 50, args.concurrency, headers_for)
+    ping_url = f"{scratch.base}/integration/ping"
+    hook_url = f"{scratch.base}/integration/webhook/{backend_id}"
+    with scratch.server("base,web"):
+        hammer([(ping_url, None)] * 50, args.concurrency)
         tasks = []
         for body in bodies:
             tasks += [(ping_url, None), (hook_url, body)]
         latencies = hammer(tasks, args.concurrency, headers_for)
         ping, intake = latencies[ping_url], latencies[hook_url]
     # Phase 2: the runner drains the queued messages through the jobs.
-    with running_server(config, dbname, base, tmp, "base,web,queue_job"):
+    with scratch.server("base,web,queue_job"):
         pipeline = drain_rate(registry, backend_id, args.messages, timeout=1800)
     direct = direct_rate(registry, backend_id, args.messages)
-    registry.delete(dbname)
-    from odoo.sql_db import close_db  # noqa: PLC0415
-
-    close_db(dbname)
+    if not args.keep_db:
+        scratch.drop()
 
     ping_p50, ping_p99 = percentile(ping, 50), percentile(ping, 99)
     in_p50, in_p99 = percentile(intake, 50), percentile(intake, 99)
@@ -303,10 +158,6 @@ def main():
         f"pipeline / direct = {ratio:.2f}x  (goal >= 0.85x: "
         f"{'met' if ratio >= 0.85 else 'NOT met'})"
     )
-    if not args.keep_db:
-        subprocess.run(
-            ["dropdb", "-h", host, "-p", str(port), "-U", user, dbname], check=False
-        )
 
 
 if __name__ == "__main__":

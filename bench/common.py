@@ -1,0 +1,185 @@
+"""What the benchmarks share: a scratch database, an Odoo server with prefork
+workers (and, when asked, queue_job's runner), a registry in this process,
+percentiles and a concurrent HTTP client. Not a test, not product code."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+from odoo_env import (  # noqa: E402
+    REPO,
+    odoo_addons_path,
+    odoo_command,
+    postgres_connection,
+    require_odoo17,
+    write_config,
+)
+
+
+class ScratchOdoo:
+    """A scratch database with ``modules`` installed (no demo data) and the
+    configuration of a server with ``workers`` and ``root:<workers>`` jobs."""
+
+    def __init__(self, modules, workers=2, prefix="integration_bench"):
+        odoo = require_odoo17()
+        self.host, self.port, self.user = postgres_connection()
+        self.dbname = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self.tmp = tempfile.mkdtemp(prefix="integration-bench-")
+        self.http_port = 18000 + os.getpid() % 1000
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        self.config = write_config(
+            f"{self.tmp}/odoo.conf",
+            self.host,
+            self.port,
+            self.user,
+            odoo_addons_path(odoo),
+            data_dir=f"{self.tmp}/data",
+            http_port=self.http_port,
+            workers=workers,
+            max_cron_threads=0,
+            log_level="warn",
+            db_name=self.dbname,
+            list_db="False",
+            server_wide_modules="base,web,queue_job",
+        )
+        with open(self.config, "a") as handle:
+            handle.write(f"\n[queue_job]\nchannels = root:{workers}\n")
+        print(f"setting up {self.dbname} ...", flush=True)
+        subprocess.run(
+            odoo_command(
+                "-c",
+                self.config,
+                "-d",
+                self.dbname,
+                "-i",
+                ",".join(modules),
+                "--without-demo=all",
+                "--stop-after-init",
+                "--log-level=warn",
+            ),
+            check=True,
+            cwd=REPO,
+        )
+        self.registry = self._registry()
+
+    def _registry(self):
+        import odoo  # noqa: PLC0415
+        from odoo.modules.registry import Registry  # noqa: PLC0415
+
+        odoo.tools.config.parse_config(["-c", self.config, "-d", self.dbname])
+        return Registry(self.dbname)
+
+    def server(self, modules="base,web,queue_job"):
+        """Context manager: the server runs, with ``--load=<modules>``
+        (leave queue_job out to keep the job runner off)."""
+        return RunningServer(self, modules)
+
+    def drop(self):
+        from odoo.modules.registry import Registry  # noqa: PLC0415
+        from odoo.sql_db import close_db  # noqa: PLC0415
+
+        Registry.delete(self.dbname)
+        close_db(self.dbname)
+        subprocess.run(
+            [
+                "dropdb",
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                self.dbname,
+            ],
+            check=False,
+        )
+
+
+class RunningServer:
+    def __init__(self, scratch, modules):
+        self.scratch = scratch
+        self.command = odoo_command(
+            "-c",
+            scratch.config,
+            "-d",
+            scratch.dbname,
+            f"--db-filter=^{scratch.dbname}$",
+            f"--load={modules}",
+        )
+        self.log = open(f"{scratch.tmp}/server.log", "a")  # noqa: SIM115
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            self.command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self.log
+        )
+        for _i in range(240):
+            try:
+                if requests.get(f"{self.scratch.base}/integration/ping", timeout=2).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit("the Odoo server did not start")
+
+    def __exit__(self, *exc):
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def hammer(tasks, concurrency, headers_for=None):
+    """Run ``(url, body)`` tasks (GET when body is None, else a POST with
+    ``headers_for(body)``) from ``concurrency`` threads; latencies (s) per url."""
+    latencies, errors = {}, []
+    lock = threading.Lock()
+    queue = list(reversed(tasks))
+
+    def worker():
+        session = requests.Session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                url, body = queue.pop()
+            start = time.perf_counter()
+            if body is None:
+                response = session.get(url, timeout=60)
+            else:
+                response = session.post(
+                    url, data=body, headers=headers_for(body), timeout=60
+                )
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.setdefault(url, []).append(elapsed)
+                if response.status_code != 200:
+                    errors.append(response.status_code)
+
+    threads = [threading.Thread(target=worker) for _i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"{len(errors)} requests failed: {sorted(set(errors))}")
+    return latencies
