@@ -169,7 +169,6 @@ class IntegrationBackend(models.Model):
                 "system_of_record": "external",
                 "direction": "import",
                 "mode": "realtime",
-                "shared_fields": "name,email,phone",
             },
             {
                 "business_object": "refund",

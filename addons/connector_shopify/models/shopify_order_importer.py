@@ -2,7 +2,7 @@ import logging
 
 import psycopg2
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.integration_core.exceptions import (
@@ -229,13 +229,14 @@ class ShopifyOrderImporter(models.AbstractModel):
             odoo_line = known.get(line["id"])
             if odoo_line is None and line["quantity"] > 0:
                 changes.append(_("new line %s", line["sku"] or line["title"]))
-            elif odoo_line and line["quantity"] > odoo_line.product_uom_qty:
+            elif odoo_line and line["current_quantity"] > odoo_line.product_uom_qty:
+                # more than Odoo ships (refunded units are fewer on both sides)
                 changes.append(
                     _(
                         "%(item)s quantity %(old)s -> %(new)s",
                         item=line["sku"] or line["title"],
                         old=odoo_line.product_uom_qty,
-                        new=line["quantity"],
+                        new=line["current_quantity"],
                     )
                 )
         if not changes:
@@ -434,7 +435,7 @@ class ShopifyOrderImporter(models.AbstractModel):
     def _address_values(self, address, with_name=True):
         Country = self.env["res.country"]
         country = (
-            Country.search([("code", "=", address["country_code"])], limit=1)
+            Country.browse(self._country_id(address["country_code"]))
             if address["country_code"]
             else Country
         )
@@ -457,6 +458,11 @@ class ShopifyOrderImporter(models.AbstractModel):
             if address["phone"]:
                 values["phone"] = address["phone"]
         return values
+
+    @api.model
+    @tools.ormcache("code")
+    def _country_id(self, code):
+        return self.env["res.country"].search([("code", "=", code)], limit=1).id
 
     @api.model
     def _address_key(self, values):
@@ -710,18 +716,24 @@ class ShopifyOrderImporter(models.AbstractModel):
         )
 
     def _carrier(self, backend, shipping):
-        ValueMap = self.env["integration.value.map"]
-        for code in (shipping["code"], shipping["title"]):
-            if code:
-                carrier = ValueMap._lookup(
-                    backend, "carrier_service", code, default=False
-                )
-                if carrier:
-                    return carrier
-        return (
-            ValueMap._lookup(backend, "carrier_service", "", default=True)
-            or (self.env["delivery.carrier"])
+        """The delivery carrier mapped to the shipping line's code, else to
+        its title, else the default mapping (one query)."""
+        codes = [code for code in (shipping["code"], shipping["title"]) if code]
+        lines = self.env["integration.value.map"].search(
+            [
+                ("backend_id", "=", backend.id),
+                ("kind", "=", "carrier_service"),
+                "|",
+                ("external_code", "in", codes),
+                ("is_default", "=", True),
+            ]
         )
+        for code in codes:
+            line = lines.filtered(lambda m, code=code: m.external_code == code)[:1]
+            if line:
+                return line.record_ref
+        default = lines.filtered("is_default")[:1]
+        return default.record_ref if default else self.env["delivery.carrier"]
 
     # ------------------------------------------------------------------
     # Currency, warehouse

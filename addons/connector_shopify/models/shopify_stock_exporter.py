@@ -12,6 +12,7 @@ from ..tools.stock import plan_changes, sellable_quantity
 
 _logger = logging.getLogger(__name__)
 MAX_ROUNDS = 3  # attempts of one batch whose guards turned out stale
+MAX_LISTED_ERRORS = 20
 
 
 class ShopifyStockExporter(models.AbstractModel):
@@ -118,7 +119,9 @@ class ShopifyStockExporter(models.AbstractModel):
         sent, errors = self._send(backend, message, changes, items, locations)
         self._remember(backend, sent)
         unknown = len(self._products(backend, data, full)) - len(products)
-        notes = list(errors)
+        notes = errors[:MAX_LISTED_ERRORS]
+        if len(errors) > MAX_LISTED_ERRORS:
+            notes.append(_("... and %s more.", len(errors) - MAX_LISTED_ERRORS))
         if unknown and not full:
             notes.append(
                 _(

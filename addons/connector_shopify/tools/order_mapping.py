@@ -92,6 +92,12 @@ def parse_line(item):
         "title": _text(item.get("name")) or _text(item.get("title")) or "Item",
         "variant_id": str(item.get("variant_id") or ""),
         "quantity": quantity,
+        # after removals and refunds (older payloads: the quantity)
+        "current_quantity": int(
+            item["current_quantity"]
+            if item.get("current_quantity") is not None
+            else quantity
+        ),
         "price": price,
         "gross": gross,
         "discount": discount,
