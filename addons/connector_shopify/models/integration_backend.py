@@ -14,6 +14,7 @@ from odoo.addons.integration_core.exceptions import (
     PermanentError,
     TransientError,
 )
+from odoo.addons.integration_core.tools.http_client import RateLimiter
 from odoo.addons.integration_core.tools.signing import body_digest, verify_signature
 
 from ..tools import graphql
@@ -31,6 +32,22 @@ POLL_PAGE_SIZE = 50
 # Client-credentials tokens: per process, per backend; refreshed before expiry.
 _tokens = {}
 _tokens_lock = threading.Lock()
+# GraphQL cost budget last reported per backend: (available, restore rate,
+# maximum, monotonic time); calls wait while fewer than COST_RESERVE points.
+_cost_budget = {}
+COST_RESERVE = 150
+REST_BUCKET = 40  # Shopify's REST leaky bucket: 40 calls, leaking per second
+_rest_limiters = {}
+
+
+def _rest_limiter(key, rate):
+    """One REST bucket per backend and process: bursts of 40, then
+    ``rate`` calls per second, like Shopify's own bucket."""
+    with _tokens_lock:
+        limiter = _rest_limiters.get(key)
+        if limiter is None or limiter.rate != float(rate):
+            limiter = _rest_limiters[key] = RateLimiter(rate, burst=REST_BUCKET)
+        return limiter
 
 
 def order_idempotency_key(order_id, updated_at):
@@ -132,6 +149,8 @@ class IntegrationBackend(models.Model):
         for vals in vals_list:
             if vals.get("connector_type") == "shopify":
                 vals.setdefault("api_version", DEFAULT_API_VERSION)
+                # Shopify's REST bucket leaks 2 calls per second
+                vals.setdefault("rate_limit", 2.0)
         return super().create(vals_list)
 
     def write(self, vals):
@@ -336,12 +355,21 @@ class IntegrationBackend(models.Model):
                 ]
         return secrets
 
-    def _shopify_client(self, refresh_token=False):
+    def _shopify_client(self, refresh_token=False, graphql_call=False):
+        """The HTTP client with the access token. Shopify limits REST calls
+        with a leaky bucket of 40 calls (``rate_limit`` per second leak) and
+        GraphQL by query cost: REST calls go through a bucket of that shape,
+        GraphQL calls wait on the cost budget Shopify reports instead."""
         self.ensure_one()
         token = self._shopify_token(refresh=refresh_token)
+        if graphql_call or not self.rate_limit:
+            limiter = None
+        else:
+            limiter = _rest_limiter((self.env.cr.dbname, self.id), self.rate_limit)
         return self._http_client(
             headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
             secrets=self._secrets() + [token],
+            rate_limiter=limiter,
         )
 
     def _shopify_request(self, method, path, message_type, **kwargs):
@@ -351,11 +379,12 @@ class IntegrationBackend(models.Model):
         self.ensure_one()
         if not path.startswith(("http://", "https://")):
             path = self._shopify_admin_path(path)
+        graphql_call = path.endswith("graphql.json")
         try:
             return self._call(
                 method,
                 path,
-                client=self._shopify_client(),
+                client=self._shopify_client(graphql_call=graphql_call),
                 message_type=message_type,
                 **kwargs,
             )
@@ -365,9 +394,40 @@ class IntegrationBackend(models.Model):
             return self._call(
                 method,
                 path,
-                client=self._shopify_client(refresh_token=True),
+                client=self._shopify_client(
+                    refresh_token=True, graphql_call=graphql_call
+                ),
                 message_type=message_type,
                 **kwargs,
+            )
+
+    def _shopify_cost_wait(self):
+        """Wait until the GraphQL cost budget (as Shopify last reported it,
+        refilled since at its restore rate) holds a comfortable amount."""
+        key = (self.env.cr.dbname, self.id)
+        with _tokens_lock:
+            state = _cost_budget.get(key)
+        if not state:
+            return
+        available, restore, maximum, at = state
+        now = time.monotonic()
+        available = min(maximum, available + (now - at) * restore)
+        wanted = min(COST_RESERVE, maximum)
+        if available < wanted and restore > 0:
+            time.sleep(min((wanted - available) / restore, 30))
+
+    def _shopify_cost_seen(self, body):
+        status = (((body or {}).get("extensions") or {}).get("cost") or {}).get(
+            "throttleStatus"
+        ) or {}
+        if status.get("currentlyAvailable") is None:
+            return
+        with _tokens_lock:
+            _cost_budget[(self.env.cr.dbname, self.id)] = (
+                float(status["currentlyAvailable"]),
+                float(status.get("restoreRate") or 50),
+                float(status.get("maximumAvailable") or 1000),
+                time.monotonic(),
             )
 
     def _shopify_graphql(self, query, variables=None, message_type="shopify.graphql"):
@@ -375,6 +435,7 @@ class IntegrationBackend(models.Model):
         for the bucket (briefly) and runs again; then TransientError."""
         self.ensure_one()
         for attempt in range(4):
+            self._shopify_cost_wait()
             response = self._shopify_request(
                 "POST",
                 "graphql.json",
@@ -388,6 +449,7 @@ class IntegrationBackend(models.Model):
                     _("%s: Shopify answered something that is not JSON.", self.name),
                     response.text[:2000],
                 ) from exc
+            self._shopify_cost_seen(body)
             try:
                 return graphql.check_response(body)
             except graphql.GraphQLProblem as exc:

@@ -1,6 +1,7 @@
 """The Shopify backend: configuration, connection, webhooks in and out."""
 
 import json
+from unittest.mock import patch
 
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
@@ -8,6 +9,7 @@ from odoo.tests import tagged
 from odoo.addons.integration_core.tests.common import trapped_jobs
 from odoo.addons.integration_core.tools.signing import compute_signature
 
+from ..models import integration_backend
 from .common import SHOP_SECRET, ShopifyCase, ShopifyHttpCase, order_spec
 
 
@@ -104,6 +106,20 @@ class TestShopifyBackend(ShopifyCase):
         first.warehouse_ids = self.warehouse
         with self.assertRaises(ValidationError):
             second.warehouse_ids = self.warehouse
+
+    def test_graphql_waits_for_its_cost_budget_and_rest_keeps_a_bucket(self):
+        status = {"currentlyAvailable": 50, "restoreRate": 50, "maximumAvailable": 1000}
+        self.backend._shopify_cost_seen(
+            {"extensions": {"cost": {"throttleStatus": status}}}
+        )
+        with patch.object(integration_backend.time, "sleep") as sleep:
+            self.backend._shopify_cost_wait()
+        (wait,), _kwargs = sleep.call_args
+        self.assertAlmostEqual(wait, 2.0, delta=0.2)  # (150 - 50) / 50
+        self.backend.rate_limit = 2
+        rest = self.backend._shopify_client()
+        self.assertEqual(rest.rate_limiter.capacity, 40)
+        self.assertIsNone(self.backend._shopify_client(graphql_call=True).rate_limiter)
 
     def test_envelope_keys_orders_by_id_and_updated_at(self):
         body = json.dumps({"id": 42, "updated_at": "2026-07-01T12:00:00+01:00"})
