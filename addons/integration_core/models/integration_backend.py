@@ -81,7 +81,7 @@ class IntegrationBackend(models.Model):
     retry_max_seconds = fields.Integer("Longest retry delay (s)", default=3600)
     batch_size = fields.Integer(
         "Messages per job",
-        default=20,
+        default=50,
         help="Under load, a job also processes up to this many queued messages "
         "of the backend (each keeps its own job, closed with it). 1 processes "
         "strictly one message per job.",
