@@ -5,7 +5,7 @@ import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.integration_core.exceptions import (
     AuthenticationFailed,
@@ -25,6 +25,7 @@ from ..tools.pagination import next_page_url
 _logger = logging.getLogger(__name__)
 
 DEFAULT_API_VERSION = "2026-07"
+MANAGER = "integration_core.group_integration_manager"
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
 WEBHOOK_TOPICS = ORDER_TOPICS + ("refunds/create",)
@@ -540,8 +541,13 @@ class IntegrationBackend(models.Model):
             created.append(topic)
         return created, already
 
+    def _check_shopify_manager(self):
+        if not self.env.su and not self.env.user.has_group(MANAGER):
+            raise AccessError(_("Only integration managers can do this."))
+
     def action_shopify_register_webhooks(self):
         self.ensure_one()
+        self._check_shopify_manager()
         created, already = self._shopify_register_webhooks()
         text = _(
             "Webhooks to %(url)s: subscribed %(created)s; already there: %(already)s.",
@@ -591,6 +597,7 @@ class IntegrationBackend(models.Model):
 
     def action_shopify_fetch_locations(self):
         self.ensure_one()
+        self._check_shopify_manager()
         locations = self._shopify_fetch_locations()
         return {
             "type": "ir.actions.client",
@@ -610,6 +617,7 @@ class IntegrationBackend(models.Model):
     def action_shopify_export_stock_now(self):
         """Queue a full stock export (every mapped product) at once."""
         self.ensure_one()
+        self._check_shopify_manager()
         self.env["shopify.stock.exporter"]._queue_export(self, full=True)
         return True
 

@@ -3,7 +3,7 @@
 import json
 from unittest.mock import patch
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.integration_core.tests.common import trapped_jobs
@@ -93,6 +93,16 @@ class TestShopifyBackend(ShopifyCase):
         self.assertEqual(created, [])
         self.assertEqual(len(existing), 4)
         self.assertEqual(len(self.shop.subscriptions()), 4)
+
+    def test_buttons_are_for_managers(self):
+        backend = self.backend.with_user(self.user)  # desk user
+        for action in (
+            "action_shopify_register_webhooks",
+            "action_shopify_fetch_locations",
+            "action_shopify_export_stock_now",
+        ):
+            with self.assertRaises(AccessError):
+                getattr(backend, action)()
 
     def test_read_locations_and_map_each_warehouse_once(self):
         self.shop.create_location(name="Ghent DC", city="Gent", country_code="BE")
