@@ -374,6 +374,28 @@ class TestOrderPolling(ShopifyCase):
             self.assertEqual(self.backend._poll(rule), 1)
             self.perform_jobs(trap)
 
+    def test_polling_sees_a_change_within_the_same_second(self):
+        order = self.shop.create_order(order_spec(financial_status="pending"))
+        with trapped_jobs() as trap:
+            self.intake_order(order)
+            self.perform_jobs(trap)
+        sale = self.sale_of(order)
+        self.assertEqual(sale.state, "draft")
+        # paid in the very second of the version Odoo applied
+        self.shop.update_order(
+            order["id"], financial_status="paid", updated_at=order["updated_at"]
+        )
+        rule = self.backend._sync_rule("sale_order")
+        with trapped_jobs() as trap:
+            self.assertEqual(self.backend._poll(rule), 1)
+            self.perform_jobs(trap)
+        self.assertEqual(sale.state, "sale")
+        polled = self.messages(message_type="orders/updated")
+        self.assertTrue(polled.idempotency_key.startswith(f"order:{order['id']}:"))
+        self.assertEqual(polled.idempotency_key.count(":"), 5)  # with a digest
+        with trapped_jobs():
+            self.assertEqual(self.backend._poll(rule), 0)
+
     def test_polling_follows_link_pages(self):
         self.shop.create_orders(7, order_spec())
         rule = self.backend._sync_rule("sale_order")
