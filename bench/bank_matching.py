@@ -20,65 +20,13 @@ the half hour the ORM would; what is timed is the connector's own code.
 
 import argparse
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from odoo_env import (  # noqa: E402
-    REPO,
-    odoo_addons_path,
-    odoo_command,
-    postgres_connection,
-    require_odoo17,
-    write_config,
-)
+from common import ScratchOdoo, open_registry, require_odoo17
 
 GOAL_RATIO = 15.0
-
-
-def scratch_database():
-    """A fresh database with connector_bank; returns (config, dbname, drop)."""
-    odoo = require_odoo17()
-    host, port, user = postgres_connection()
-    dbname = f"integration_bench_bank_{uuid.uuid4().hex[:8]}"
-    tmp = tempfile.mkdtemp(prefix="integration-bench-bank-")
-    config = write_config(
-        f"{tmp}/odoo.conf",
-        host,
-        port,
-        user,
-        odoo_addons_path(odoo),
-        data_dir=f"{tmp}/data",
-        log_level="warn",
-        max_cron_threads=0,
-    )
-    print(f"setting up {dbname} ...", flush=True)
-    subprocess.run(
-        odoo_command(
-            "-c",
-            config,
-            "-d",
-            dbname,
-            "-i",
-            "connector_bank",
-            "--without-demo=all",
-            "--stop-after-init",
-            "--log-level=warn",
-        ),
-        check=True,
-        cwd=REPO,
-    )
-
-    def drop():
-        subprocess.run(
-            ["dropdb", "-h", host, "-p", str(port), "-U", user, dbname], check=False
-        )
-
-    return config, dbname, drop
 
 
 def columns(cr, table):
@@ -330,16 +278,16 @@ def main():
     args = parser.parse_args()
 
     require_odoo17()
-    drop = None
-    config, dbname = args.odoo_config, args.database
-    if not (config and dbname):
-        config, dbname, drop = scratch_database()
-    import odoo  # noqa: PLC0415
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
 
-    odoo.tools.config.parse_config(["-c", config, "-d", dbname, "--log-level=warn"])
-    registry = Registry(dbname)
+    scratch = None
+    if args.odoo_config and args.database:
+        registry = open_registry(args.odoo_config, args.database)
+    else:
+        scratch = ScratchOdoo(
+            ["connector_bank"], workers=0, prefix="integration_bench_bank"
+        )
+        registry = scratch.registry
     figures = {}
     try:
         with registry.cursor() as cr:
@@ -372,10 +320,10 @@ def main():
                 env.invalidate_all()
             cr.rollback()
     finally:
-        Registry.delete(dbname)
-        odoo.sql_db.close_db(dbname)
-        if drop:
-            drop()
+        if scratch:
+            scratch.drop()
+        else:
+            registry.delete(args.database)
     sizes = sorted(figures)
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]

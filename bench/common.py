@@ -27,11 +27,21 @@ from odoo_env import (  # noqa: E402
 )
 
 
+def open_registry(config, dbname):
+    """The Odoo registry of ``dbname`` in this process (``config``: its file)."""
+    import odoo  # noqa: PLC0415
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(["-c", config, "-d", dbname, "--log-level=warn"])
+    return Registry(dbname)
+
+
 class ScratchOdoo:
     """A scratch database with ``modules`` installed (no demo data) and the
-    configuration of a server with ``workers`` and ``root:<workers>`` jobs."""
+    configuration of a server with ``workers`` and queue_job ``channels``
+    (default ``root:<workers>``)."""
 
-    def __init__(self, modules, workers=2, prefix="integration_bench"):
+    def __init__(self, modules, workers=2, prefix="integration_bench", channels=None):
         odoo = require_odoo17()
         self.host, self.port, self.user = postgres_connection()
         self.dbname = f"{prefix}_{uuid.uuid4().hex[:8]}"
@@ -54,7 +64,7 @@ class ScratchOdoo:
             server_wide_modules="base,web,queue_job",
         )
         with open(self.config, "a") as handle:
-            handle.write(f"\n[queue_job]\nchannels = root:{workers}\n")
+            handle.write(f"\n[queue_job]\nchannels = {channels or f'root:{workers}'}\n")
         print(f"setting up {self.dbname} ...", flush=True)
         subprocess.run(
             odoo_command(
@@ -71,14 +81,7 @@ class ScratchOdoo:
             check=True,
             cwd=REPO,
         )
-        self.registry = self._registry()
-
-    def _registry(self):
-        import odoo  # noqa: PLC0415
-        from odoo.modules.registry import Registry  # noqa: PLC0415
-
-        odoo.tools.config.parse_config(["-c", self.config, "-d", self.dbname])
-        return Registry(self.dbname)
+        self.registry = open_registry(self.config, self.dbname)
 
     def server(self, modules="base,web,queue_job"):
         """Context manager: the server runs, with ``--load=<modules>``
@@ -86,6 +89,7 @@ class ScratchOdoo:
         return RunningServer(self, modules)
 
     def drop(self):
+        """Forget the registry and drop the database."""
         from odoo.modules.registry import Registry  # noqa: PLC0415
         from odoo.sql_db import close_db  # noqa: PLC0415
 
@@ -125,12 +129,27 @@ class RunningServer:
         )
         for _i in range(240):
             try:
-                if requests.get(f"{self.scratch.base}/integration/ping", timeout=2).ok:
+                if requests.get(f"{self.scratch.base}/integration/ping", timeout=10).ok:
+                    self.warm_up()
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.5)
+        self.__exit__()
         raise SystemExit("the Odoo server did not start")
+
+    def warm_up(self, requests_count=12):
+        """Every prefork worker loads the registry on its first request: do
+        it before any clock runs."""
+        url = f"{self.scratch.base}/integration/ping"
+        threads = [
+            threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 60})
+            for _i in range(requests_count)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
     def __exit__(self, *exc):
         self.process.send_signal(signal.SIGINT)

@@ -20,32 +20,12 @@ sending signed webhooks to it. From the same run it prints:
 import argparse
 import datetime
 import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-import uuid
-from pathlib import Path
 
-import requests
+from common import ScratchOdoo  # puts the repository on sys.path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
-from odoo_env import (  # noqa: E402
-    REPO,
-    odoo_addons_path,
-    odoo_command,
-    postgres_connection,
-    require_odoo17,
-    write_config,
-)
-
-from sandbox.testing import RunningSandbox  # noqa: E402
+from sandbox.testing import RunningSandbox
 
 TOKEN = "shpat_bench"
 SECRET = "bench-webhook-secret"
@@ -95,32 +75,6 @@ def order_spec(round_index=0):
     }
 
 
-def setup_database(config, dbname):
-    subprocess.run(
-        odoo_command(
-            "-c",
-            config,
-            "-d",
-            dbname,
-            "-i",
-            "connector_shopify",
-            "--without-demo=all",
-            "--stop-after-init",
-            "--log-level=warn",
-        ),
-        check=True,
-        cwd=REPO,
-    )
-
-
-def odoo_registry(config, dbname):
-    import odoo  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-
-    odoo.tools.config.parse_config(["-c", config, "-d", dbname])
-    return Registry(dbname)
-
-
 def environment(cr):
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
@@ -161,61 +115,6 @@ def prepare(registry, shop_url):
         )
         env["shopify.stock.change"].search([]).unlink()
         return backend.id
-
-
-class running_server:  # noqa: N801 - used as a context manager
-    """An Odoo server with prefork workers and the job runner, stopped on exit."""
-
-    def __init__(self, config, dbname, base, tmp):
-        self.command = odoo_command(
-            "-c",
-            config,
-            "-d",
-            dbname,
-            f"--db-filter=^{dbname}$",
-            "--load=base,web,queue_job",
-        )
-        self.base = base
-        self.log = open(f"{tmp}/server.log", "a")  # noqa: SIM115
-
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            self.command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self.log
-        )
-        for _i in range(240):
-            try:
-                if requests.get(f"{self.base}/integration/ping", timeout=10).ok:
-                    self.warm_up()
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        self.__exit__()
-        raise SystemExit("the Odoo server did not start")
-
-    def warm_up(self, requests_count=12):
-        """Every prefork worker loads the registry on its first request: do
-        it before the clock runs."""
-        threads = [
-            threading.Thread(
-                target=requests.get,
-                args=(f"{self.base}/integration/ping",),
-                kwargs={"timeout": 60},
-            )
-            for _i in range(requests_count)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    def __exit__(self, *exc):
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def wait_confirmed(registry, backend_id, count, timeout):
@@ -426,35 +325,17 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    odoo = require_odoo17()
-    host, port, user = postgres_connection()
-    dbname = f"shopify_bench_{uuid.uuid4().hex[:8]}"
-    tmp = tempfile.mkdtemp(prefix="shopify-bench-")
-    http_port = 19000 + os.getpid() % 1000
-    config = write_config(
-        f"{tmp}/odoo.conf",
-        host,
-        port,
-        user,
-        odoo_addons_path(odoo),
-        data_dir=f"{tmp}/data",
-        http_port=http_port,
-        workers=args.workers,
-        max_cron_threads=0,
-        log_level="warn",
-        db_name=dbname,
-        list_db="False",
-        server_wide_modules="base,web,queue_job",
+    channels = (
+        f"root:{args.workers},root.integration:{args.workers},"
+        f"root.integration.shopify:{args.channel_capacity}"
     )
-    with open(config, "a") as handle:
-        handle.write(
-            f"\n[queue_job]\nchannels = root:{args.workers},root.integration:"
-            f"{args.workers},root.integration.shopify:{args.channel_capacity}\n"
-        )
-    base = f"http://127.0.0.1:{http_port}"
-    print(f"setting up {dbname} ...", flush=True)
-    setup_database(config, dbname)
-    registry = odoo_registry(config, dbname)
+    scratch = ScratchOdoo(
+        ["connector_shopify"],
+        workers=args.workers,
+        prefix="shopify_bench",
+        channels=channels,
+    )
+    registry, base = scratch.registry, scratch.base
     sandbox = RunningSandbox(
         webhook_config={
             "concurrency": args.webhook_concurrency,
@@ -468,7 +349,7 @@ def main():
         shop.configure(access_token=TOKEN, webhook_secret=SECRET)
         backend_id = prepare(registry, shop.base_url)
         rounds = []
-        with running_server(config, dbname, base, tmp):
+        with scratch.server():
             shop.subscribe("orders/create", f"{base}/integration/webhook/{backend_id}")
             for index in range(args.rounds):
                 # the same load on both sides of each round; several rounds
@@ -496,10 +377,8 @@ def main():
         )
     finally:
         sandbox.stop()
-    registry.delete(dbname)
-    from odoo.sql_db import close_db  # noqa: PLC0415
-
-    close_db(dbname)
+        if not args.keep_db:
+            scratch.drop()
 
     print()
     print(
@@ -522,10 +401,6 @@ def main():
         f"{call_count} calls {json.dumps(calls)}, {sent} quantities set, "
         f"message {state}"
     )
-    if not args.keep_db:
-        subprocess.run(
-            ["dropdb", "-h", host, "-p", str(port), "-U", user, dbname], check=False
-        )
 
 
 if __name__ == "__main__":

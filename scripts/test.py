@@ -161,6 +161,10 @@ def main():
         db_name=dbname,
         list_db="False",
     )
+    with open(config, "a") as handle:
+        # Tests run their jobs themselves; queue_job's runner (which starts
+        # with the test HTTP server) must not race them on committed data.
+        handle.write("\n[queue_job]\nchannels = root:0\n")
     lint_ok = True
     try:
         create_database(config, dbname, addons)

@@ -406,6 +406,12 @@ class IntegrationMessage(models.Model):
         Every message keeps its own job (a crash or a rollback leaves them all
         pending, to run one by one); the batch only saves the per-job overhead
         under load. Rows locked elsewhere are skipped, never waited for.
+
+        The batch takes the *newest* waiting messages: queue_job's runner
+        dispatches the oldest jobs first, so batch and runner work from
+        opposite ends of the queue and rarely meet (connectors do not depend
+        on processing order: duplicates and out-of-order updates are theirs
+        to handle anyway).
         """
         self.env.flush_all()
         # Only message rows are locked: the job runner updates queue_job rows
@@ -417,7 +423,7 @@ class IntegrationMessage(models.Model):
              WHERE m.backend_id = %s AND m.state = 'received' AND m.id != %s
                AND j.state = 'pending'
                AND (j.eta IS NULL OR j.eta <= now() at time zone 'UTC')
-             ORDER BY m.id
+             ORDER BY m.id DESC
              LIMIT %s
                FOR NO KEY UPDATE OF m SKIP LOCKED
             """,
@@ -426,26 +432,48 @@ class IntegrationMessage(models.Model):
         rows = self.env.cr.fetchall()
         if not rows:
             return 0
-        for message in self.browse([row[0] for row in rows]):
+        for message in self.browse(sorted(row[0] for row in rows)):
             message._process()
         self.env.flush_all()
-        # A job the runner dispatched meanwhile is left alone: it will find
-        # its message done and do nothing.
-        self.env.cr.execute(
-            """
-            UPDATE queue_job
-               SET state = 'done', date_started = now() at time zone 'UTC',
-                   date_done = now() at time zone 'UTC',
-                   result = %s
-             WHERE id IN %s AND state = 'pending'
-            """,
-            (
-                f"Processed in a batch by job {self.env.context.get('job_uuid')}",
-                tuple(row[1] for row in rows),
-            ),
-        )
-        self.env["queue.job"].invalidate_model()
+        self._close_batched_jobs([row[1] for row in rows])
         return len(rows)
+
+    def _close_batched_jobs(self, job_ids):
+        """Mark as done the still-pending jobs of messages this batch processed.
+
+        The runner may have dispatched some of them since this transaction's
+        snapshot: updating such a row is a serialization failure, which must
+        not roll back the batch's work. Those jobs are left as they are: they
+        run, find their message done and do nothing.
+        """
+        result = f"Processed in a batch by job {self.env.context.get('job_uuid')}"
+
+        def close(ids):
+            """True when closed, False when the runner took one of them."""
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute(
+                        """
+                        UPDATE queue_job
+                           SET state = 'done', result = %s,
+                               date_started = now() at time zone 'UTC',
+                               date_done = now() at time zone 'UTC'
+                         WHERE id IN %s AND state = 'pending'
+                        """,
+                        (result, tuple(ids)),
+                        log_exceptions=False,
+                    )
+            except OperationalError as exc:
+                if exc.pgcode not in CONCURRENCY_ERRORS:
+                    raise
+                return False
+            return True
+
+        if not close(job_ids):
+            # one by one, so that only the jobs the runner took stay open
+            for job_id in job_ids:
+                close([job_id])
+        self.env["queue.job"].invalidate_model()
 
     def _process(self):
         self.ensure_one()

@@ -41,6 +41,12 @@ class TestConcurrentIntake(BaseCase):
             messages = env["integration.message"].search(
                 [("backend_id", "=", backend.id)]
             )
+            bindings = env["integration.binding"].search(
+                [("backend_id", "=", backend.id), ("res_model", "=", "res.partner")]
+            )
+            partners = env["res.partner"].browse(bindings.mapped("res_id"))
+            bindings.unlink()
+            partners.unlink()
             env["queue.job"].search(
                 [("uuid", "in", messages.mapped("job_uuid"))]
             ).unlink()
@@ -87,3 +93,43 @@ class TestConcurrentIntake(BaseCase):
             )
             self.assertEqual(len(messages), 1)
             self.assertEqual(messages.duplicate_count, 1)
+
+    def test_batch_keeps_its_work_when_the_runner_takes_one_of_its_jobs(self):
+        """The runner enqueues a job after the batch's snapshot: closing that
+        job is a serialization failure, which must not undo the batch."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            backend = env["integration.backend"].browse(self.backend_id)
+            messages = env["integration.message"]
+            for index in range(3):
+                body = f'{{"id": "c-{index}", "name": "Contact {index}"}}'.encode()
+                message, _created = messages._intake(
+                    backend, "contact.upsert", f"c-{index}", body
+                )
+                messages |= message
+            first, second, third = messages.ids
+            job_uuids = messages.mapped("job_uuid")
+        with self.registry.cursor() as batch_cr:
+            env = self._env(batch_cr)
+            env.cr.execute("SELECT 1")  # the batch's snapshot starts here
+            with self.registry.cursor() as runner_cr:
+                runner_cr.execute(
+                    "UPDATE queue_job SET state = 'enqueued' WHERE uuid = %s",
+                    [job_uuids[2]],
+                )
+            taken = (
+                env["integration.message"]
+                .browse(first)
+                .with_context(job_uuid="batch-test")
+                ._process_pending_batch(10)
+            )
+            self.assertEqual(taken, 2)
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            states = env["integration.message"].browse([second, third]).mapped("state")
+            self.assertEqual(states, ["done", "done"])
+            jobs = env["queue.job"].search([("uuid", "in", job_uuids[1:])])
+            by_uuid = {job.uuid: job for job in jobs}
+            self.assertEqual(by_uuid[job_uuids[1]].state, "done")
+            # left to the runner: it will find its message done
+            self.assertEqual(by_uuid[job_uuids[2]].state, "enqueued")
