@@ -380,8 +380,12 @@ def main():
         list_db="False",
     )
     with open(config, "a") as conf:
-        # The job runner (in Odoo's main process) reads its own section.
-        conf.write("\n[queue_job]\nchannels = root:4,root.integration:4\n")
+        # The job runner (in Odoo's main process) reads its own section;
+        # Shopify orders one job at a time (see connector_shopify CONFIGURE).
+        conf.write(
+            "\n[queue_job]\nchannels = root:4,root.integration:4,"
+            "root.integration.shopify:1\n"
+        )
     launcher = VAR / "odoo-bin"
     launcher.write_text(LAUNCHER)
     if not gevent_works():

@@ -5,7 +5,7 @@ import traceback
 import uuid
 from datetime import timedelta
 
-from psycopg2 import OperationalError, errorcodes
+from psycopg2 import IntegrityError, OperationalError, errorcodes
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -495,6 +495,22 @@ class IntegrationMessage(models.Model):
                 if exc.pgcode in CONCURRENCY_ERRORS:
                     raise  # queue_job retries the job in a fresh transaction
                 self._mark_error(TransientError(_("Database error"), str(exc)), attempt)
+            except IntegrityError as exc:
+                if exc.pgcode != errorcodes.UNIQUE_VIOLATION:
+                    self._mark_error(self._unexpected_error(exc), attempt)
+                else:
+                    # Another transaction made the same record (a binding, a
+                    # partner) at the same time: the retry finds it.
+                    self._mark_error(
+                        TransientError(
+                            _(
+                                "Another job created the same record at the "
+                                "same time; retrying will use it."
+                            ),
+                            str(exc),
+                        ),
+                        attempt,
+                    )
             except (UserError, OdooValidationError) as exc:
                 # Odoo's own rules refused the document: a business matter.
                 self._mark_error(
@@ -505,18 +521,17 @@ class IntegrationMessage(models.Model):
                     attempt,
                 )
             except Exception as exc:  # pylint: disable=broad-except
-                _logger.exception("Message %s failed unexpectedly", self.id)
-                self._mark_error(
-                    PermanentError(
-                        _("Unexpected error while processing: %s", exc),
-                        traceback.format_exc(),
-                    ),
-                    attempt,
-                )
+                self._mark_error(self._unexpected_error(exc), attempt)
             else:
                 self._mark_done(result, attempt)
             _logger.info("Message %s (%s) -> %s", self.id, self.name, self.state)
             return f"{self.state}: {self.error_message or self.name}"
+
+    def _unexpected_error(self, exc):
+        _logger.exception("Message %s failed unexpectedly", self.id)
+        return PermanentError(
+            _("Unexpected error while processing: %s", exc), traceback.format_exc()
+        )
 
     def _run_handler(self):
         backend = self.backend_id
@@ -641,6 +656,12 @@ class IntegrationMessage(models.Model):
                     "outcome": "skipped",
                     "ignore_reason": exc.reason,
                     "processing_started_at": False,
+                    # an earlier attempt's error no longer says anything
+                    "error_category": False,
+                    "error_message": False,
+                    "error_detail": False,
+                    "mapping_kind": False,
+                    "mapping_code": False,
                 }
             )
         self.message_post(body=exc.reason)

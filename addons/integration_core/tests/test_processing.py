@@ -146,6 +146,42 @@ class TestProcessing(IntegrationCase):
         self.assertEqual(message.state, "failed")
         self.assertFalse(self.env["res.partner"].search([("name", "=", "half made")]))
 
+    def test_a_record_made_concurrently_is_a_transient_error(self):
+        """Two jobs binding the same record at once: the loser's unique
+        violation is retried (the retry finds the binding), not dead."""
+        backend_class = type(self.env["integration.backend"])
+        partner = self.env["res.partner"].create({"name": "Bound elsewhere"})
+        self.env["integration.binding"].create(
+            {
+                "backend_id": self.backend.id,
+                "res_model": "res.partner",
+                "res_id": partner.id,
+                "external_id": "taken",
+            }
+        )
+
+        def bind_the_same(backend, message, data):
+            other = backend.env["res.partner"].create({"name": "Made twice"})
+            backend.env["integration.binding"].create(
+                {
+                    "backend_id": backend.id,
+                    "res_model": "res.partner",
+                    "res_id": other.id,
+                    "external_id": "taken",
+                }
+            )
+
+        message, _c = self.intake({"id": 17, "name": "x"})
+        with patch.object(backend_class, "_test_handle_partner", bind_the_same):
+            with trapped_jobs():
+                self.process(message)
+        self.assertEqual(
+            (message.state, message.error_category), ("failed", "transient")
+        )
+        self.assertTrue(message.next_retry_at)
+        self.assertIn("same time", message.error_message)
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "Made twice")]))
+
     def test_retry_ignore_assign_and_open(self):
         message, _c = self.intake({"id": 16, "name": "business"})
         self.process(message)
