@@ -8,6 +8,9 @@ The message's processing turns them into states:
   waits as *failed* for a person; nothing is retried blindly.
 * ``TransientError``: retried with exponential backoff (or the remote's
   Retry-After) until the backend's attempts run out, then *dead*.
+  ``ConcurrencyConflict`` is one of our own side (another job holds the same
+  data): retried the same way, but it says nothing about the remote system's
+  health, so it does not count as a failure of the backend.
 * ``PermanentError``: *dead* at once (retrying cannot help).
 * ``SkipMessage``: not applied on purpose (flow off, system of record is the
   other side, stale update): *ignored*, or a conflict for a person.
@@ -32,6 +35,9 @@ class IntegrationError(Exception):
     """Base class: ``message`` for people, ``detail`` for the technical log."""
 
     category = CATEGORY_PERMANENT
+    # A failure that says something about the remote system (counted on the
+    # backend's health); False for problems of our own side.
+    remote_health = True
 
     def __init__(self, message, detail=None):
         super().__init__(message)
@@ -78,6 +84,13 @@ class TransientError(IntegrationError):
     def __init__(self, message, detail=None, retry_after=None):
         super().__init__(message, detail)
         self.retry_after = retry_after
+
+
+class ConcurrencyConflict(TransientError):
+    """Another job works on the same data right now (a lock, the same record
+    made twice at once): retried soon; not a failure of the remote system."""
+
+    remote_health = False
 
 
 class PermanentError(IntegrationError):

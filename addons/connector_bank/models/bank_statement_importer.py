@@ -7,8 +7,8 @@ from odoo import Command, _, api, models
 from odoo.addons.base.models.res_bank import sanitize_account_number
 from odoo.addons.integration_core.exceptions import (
     BusinessRuleError,
+    ConcurrencyConflict,
     MappingError,
-    TransientError,
     ValidationFailed,
 )
 
@@ -192,7 +192,7 @@ class BankStatementImporter(models.AbstractModel):
             except pg_errors.UniqueViolation as exc:
                 # Another worker imported an overlapping statement meanwhile:
                 # retry later, when its lines are visible and are skipped.
-                raise TransientError(
+                raise ConcurrencyConflict(
                     _(
                         "%s: another import of the same account ran at the same "
                         "time; this one is retried.",

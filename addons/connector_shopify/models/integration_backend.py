@@ -256,6 +256,7 @@ class IntegrationBackend(models.Model):
                     data["id"], data.get("updated_at")
                 ),
                 external_id=str(data["id"]),
+                reference=data.get("name"),
                 correlation_id=order_correlation_id(data["id"]),
             )
         elif topic.startswith("refunds/"):
@@ -700,6 +701,7 @@ class IntegrationBackend(models.Model):
                 key,
                 json.dumps(order).encode(),
                 external_id=str(order["id"]),
+                reference=order.get("name"),
                 correlation_id=order_correlation_id(order["id"]),
             )
             queued += int(created)

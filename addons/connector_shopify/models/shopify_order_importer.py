@@ -6,9 +6,9 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.integration_core.exceptions import (
+    ConcurrencyConflict,
     MappingError,
     SkipMessage,
-    TransientError,
     ValidationFailed,
 )
 
@@ -117,7 +117,7 @@ class ShopifyOrderImporter(models.AbstractModel):
             (backend.id, int(order_id) % 2147483647),
         )
         if not self.env.cr.fetchone()[0]:
-            raise TransientError(
+            raise ConcurrencyConflict(
                 _("Shopify order %s is being processed by another job.", order_id),
                 retry_after=2,
             )
@@ -160,7 +160,7 @@ class ShopifyOrderImporter(models.AbstractModel):
         except psycopg2.IntegrityError as exc:
             # Another transaction bound this order meanwhile: retry, it will
             # then be an update (or skipped).
-            raise TransientError(
+            raise ConcurrencyConflict(
                 _("Shopify order %s was imported concurrently.", order["name"]),
                 str(exc),
                 retry_after=2,

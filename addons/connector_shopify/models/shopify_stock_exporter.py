@@ -4,7 +4,10 @@ import uuid
 
 from odoo import _, api, fields, models
 
-from odoo.addons.integration_core.exceptions import SkipMessage, TransientError
+from odoo.addons.integration_core.exceptions import (
+    ConcurrencyConflict,
+    SkipMessage,
+)
 
 from ..tools import graphql
 from ..tools.pagination import next_page_url
@@ -91,7 +94,7 @@ class ShopifyStockExporter(models.AbstractModel):
             "SELECT pg_try_advisory_xact_lock(%s, %s)", (backend.id, 733)
         )
         if not self.env.cr.fetchone()[0]:
-            raise TransientError(
+            raise ConcurrencyConflict(
                 _("%s: another stock export is running.", backend.name),
                 retry_after=10,
             )

@@ -153,17 +153,10 @@ class ShopifyMixin:
     def intake_order(self, order, topic="orders/create", backend=None):
         """Intake an order body the way the webhook does (same key)."""
         backend = backend or self.backend
-        body = json.dumps(order).encode()
-        envelope = backend._webhook_envelope(
-            {"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": "w"}, body
-        )
-        return self.env["integration.message"]._intake(
+        return self.env["integration.message"]._intake_webhook(
             backend,
-            envelope["message_type"],
-            envelope["idempotency_key"],
-            body,
-            external_id=envelope["external_id"],
-            correlation_id=envelope["correlation_id"],
+            {"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": "w"},
+            json.dumps(order).encode(),
         )
 
     def process_all(self, trap):

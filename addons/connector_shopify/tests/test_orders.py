@@ -35,6 +35,8 @@ class TestOrderImport(ShopifyCase):
         message = self.import_order(order)
         self.assertEqual(message.state, "done", message.error_message)
         self.assertFalse(message.business_exception)
+        # named as people know the order, not by its numeric id
+        self.assertTrue(message.name.endswith(order["name"]), message.name)
         sale = self.sale_of(order)
         self.assertEqual(message.res_id, sale.id)
         self.assertEqual(sale.state, "sale")

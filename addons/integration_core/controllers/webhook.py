@@ -75,19 +75,11 @@ class IntegrationWebhookController(http.Controller):
         body = httprequest.get_data()
         if len(body) > limit:
             return _json(413, error=f"body larger than {limit} bytes")
-        headers = dict(httprequest.headers)
         if not backend._webhook_verify(httprequest.headers, body):
             _warn_rate_limited(backend_id, httprequest.remote_addr)
             return _json(401, error="invalid signature")
-        envelope = backend._webhook_envelope(httprequest.headers, body)
-        message, created = env["integration.message"]._intake(
-            backend,
-            envelope["message_type"],
-            envelope["idempotency_key"],
-            body,
-            external_id=envelope.get("external_id"),
-            correlation_id=envelope.get("correlation_id"),
-            headers=headers,
+        message, created = env["integration.message"]._intake_webhook(
+            backend, httprequest.headers, body
         )
         return _json(
             200,

@@ -335,7 +335,8 @@ class IntegrationBackend(models.Model):
         """What intake needs to store a webhook, read from headers only.
 
         Returns a dict with ``message_type``, ``idempotency_key`` and optionally
-        ``external_id`` and ``correlation_id``. The body is not parsed here:
+        ``external_id``, ``reference`` (the name people use, e.g. "#1042") and
+        ``correlation_id``. The body is not parsed here:
         intake must store anything correctly signed, and answer fast.
         """
         self.ensure_one()

@@ -18,6 +18,7 @@ from ..exceptions import (
     ERROR_CATEGORIES,
     AuthenticationFailed,
     BusinessRuleError,
+    ConcurrencyConflict,
     IntegrationError,
     MappingError,
     PermanentError,
@@ -252,6 +253,7 @@ class IntegrationMessage(models.Model):
         *,
         direction="in",
         external_id=None,
+        reference=None,
         correlation_id=None,
         headers=None,
         enqueue=True,
@@ -262,6 +264,8 @@ class IntegrationMessage(models.Model):
         the first message. The database's unique constraint decides, so two
         workers receiving the same delivery at the same time also make one
         message (the loser's transaction is retried by Odoo and finds it).
+        ``reference`` is what people call the record ("#1042"): it names the
+        message, else the external id does.
         """
         backend.ensure_one()
         if isinstance(payload, str):
@@ -280,7 +284,7 @@ class IntegrationMessage(models.Model):
         )
         label = type_record.name or message_type
         values = {
-            "name": f"{label} {external_id}" if external_id else label,
+            "name": " ".join(filter(None, [label, reference or external_id])),
             "backend_id": backend.id,
             "company_id": backend.company_id.id,
             "direction": direction,
@@ -338,6 +342,22 @@ class IntegrationMessage(models.Model):
         message = self.browse(self.env.cr.fetchone()[0])
         message.invalidate_recordset(["duplicate_count", "last_seen_at"])
         return message, False
+
+    @api.model
+    def _intake_webhook(self, backend, headers, body):
+        """Intake of a verified webhook: what to store is the backend's
+        envelope (``_webhook_envelope``); the headers are kept, redacted."""
+        envelope = backend._webhook_envelope(headers, body)
+        return self._intake(
+            backend,
+            envelope["message_type"],
+            envelope["idempotency_key"],
+            body,
+            external_id=envelope.get("external_id"),
+            reference=envelope.get("reference"),
+            correlation_id=envelope.get("correlation_id"),
+            headers=dict(headers),
+        )
 
     # ------------------------------------------------------------------
     # Jobs
@@ -494,7 +514,9 @@ class IntegrationMessage(models.Model):
             except OperationalError as exc:
                 if exc.pgcode in CONCURRENCY_ERRORS:
                     raise  # queue_job retries the job in a fresh transaction
-                self._mark_error(TransientError(_("Database error"), str(exc)), attempt)
+                error = TransientError(_("Database error"), str(exc))
+                error.remote_health = False
+                self._mark_error(error, attempt)
             except IntegrityError as exc:
                 if exc.pgcode != errorcodes.UNIQUE_VIOLATION:
                     self._mark_error(self._unexpected_error(exc), attempt)
@@ -502,7 +524,7 @@ class IntegrationMessage(models.Model):
                     # Another transaction made the same record (a binding, a
                     # partner) at the same time: the retry finds it.
                     self._mark_error(
-                        TransientError(
+                        ConcurrencyConflict(
                             _(
                                 "Another job created the same record at the "
                                 "same time; retrying will use it."
@@ -696,7 +718,9 @@ class IntegrationMessage(models.Model):
         else:
             vals.update(state="failed", next_retry_at=False)
         self.write(vals)
-        if exc.category in (CATEGORY_TRANSIENT, CATEGORY_PERMANENT):
+        if exc.category in (CATEGORY_TRANSIENT, CATEGORY_PERMANENT) and getattr(
+            exc, "remote_health", True
+        ):
             # The handler's savepoint rolled back what _call recorded: record
             # the failure (and a refused credential) again, once.
             backend._record_failure(exc, auth=isinstance(exc, AuthenticationFailed))

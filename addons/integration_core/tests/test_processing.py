@@ -180,6 +180,8 @@ class TestProcessing(IntegrationCase):
         )
         self.assertTrue(message.next_retry_at)
         self.assertIn("same time", message.error_message)
+        # our own side's conflict says nothing about the remote's health
+        self.assertEqual(self.backend.consecutive_failures, 0)
         self.assertFalse(self.env["res.partner"].search([("name", "=", "Made twice")]))
 
     def test_retry_ignore_assign_and_open(self):
