@@ -26,13 +26,18 @@ from common import ScratchOdoo, hammer, percentile
 SECRET = "bench-secret"
 
 
-def create_backend(registry):
+def create_backend(registry, batch_size):
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         backend = env["integration.backend"].create(
-            {"name": "Bench", "webhook_secret": SECRET, "rate_limit": 0}
+            {
+                "name": "Bench",
+                "webhook_secret": SECRET,
+                "rate_limit": 0,
+                "batch_size": batch_size,
+            }
         )
         return backend.id
 
@@ -90,12 +95,18 @@ def main():
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=50,
+        help="the backend's Messages per job (1: no micro-batches)",
+    )
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
     scratch = ScratchOdoo(["integration_core"], workers=args.workers)
     registry = scratch.registry
-    backend_id = create_backend(registry)
+    backend_id = create_backend(registry, args.batch_size)
     from odoo.addons.integration_core.tools.signing import (  # noqa: PLC0415
         compute_signature,
     )
@@ -135,7 +146,7 @@ def main():
     print(
         f"messages={args.messages} concurrency={args.concurrency} "
         f"workers={args.workers} (Odoo prefork + queue_job runner, "
-        f"channel capacity {args.workers})"
+        f"channel capacity {args.workers}), messages per job {args.batch_size}"
     )
     print(f"{'':28}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     print(

@@ -27,6 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import xmlrpc.client
 
 from odoo_env import (
     REPO,
@@ -213,7 +214,8 @@ def installed_addons(host, port, user, dbname, addons):
 
 
 def prepare_database(config, host, port, user, dbname, addons, children):
-    """Create the demo database, or update it: the data stays."""
+    """Create the demo database, or update it: the data stays. True when it
+    was created."""
     installed = installed_addons(host, port, user, dbname, addons)
     if installed is None:
         to_install, to_update = addons, []
@@ -259,6 +261,65 @@ def prepare_database(config, host, port, user, dbname, addons, children):
             f"installing/updating the addons in {dbname} failed "
             f"(end of {log_path} above)"
         )
+    return installed is None
+
+
+def connect_demo_shop(odoo_url, sandbox_url, dbname, first_run):
+    """Connect the demo Shopify backend to the sandbox just started (which
+    keeps nothing between runs): seed the shop, point the backend at it, read
+    its locations, register its webhooks; on the first run, create a few
+    orders that then arrive by webhook. Returns what to print, or None."""
+    sys.path.insert(0, str(REPO))
+    from sandbox import demo  # noqa: PLC0415
+
+    common = xmlrpc.client.ServerProxy(f"{odoo_url}/xmlrpc/2/common")
+    uid = common.authenticate(dbname, "admin", "admin", {})
+    if not uid:
+        return "Shopify  demo shop not connected: admin / admin cannot log in"
+    proxy = xmlrpc.client.ServerProxy(f"{odoo_url}/xmlrpc/2/object", allow_none=True)
+
+    def call(model, method, *args, **kwargs):
+        return proxy.execute_kw(dbname, uid, "admin", model, method, list(args), kwargs)
+
+    found = call(
+        "ir.model.data",
+        "search_read",
+        [("module", "=", "connector_shopify"), ("name", "=", "demo_backend_shopify")],
+        fields=["res_id"],
+    )
+    if not found:
+        return None  # no demo data, or the backend was deleted
+    backend_id = found[0]["res_id"]
+    shop = demo.seed_shopify(sandbox_url)
+    call("integration.backend", "write", [backend_id], {"base_url": shop.base_url})
+    call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
+    call("integration.backend", "action_shopify_fetch_locations", [backend_id])
+    locations = call(
+        "shopify.location",
+        "search_read",
+        [("backend_id", "=", backend_id)],
+        fields=["warehouse_ids"],
+    )
+    if locations and not any(loc["warehouse_ids"] for loc in locations):
+        warehouse = call(
+            "integration.backend",
+            "read",
+            [backend_id],
+            fields=["shopify_warehouse_id"],
+        )[0]["shopify_warehouse_id"]
+        if warehouse:
+            call(
+                "shopify.location",
+                "write",
+                [locations[0]["id"]],
+                {"warehouse_ids": [(6, 0, [warehouse[0]])]},
+            )
+    call("integration.backend", "action_shopify_register_webhooks", [backend_id])
+    if first_run:
+        orders = demo.demo_orders(shop)
+        names = ", ".join(order["name"] for order in orders)
+        return f"Shopify  demo shop connected; orders {names} are on their way"
+    return "Shopify  demo shop connected (sandbox shop 'demo')"
 
 
 # ---------------------------------------------------------------- waiting
@@ -400,7 +461,7 @@ def main():
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        prepare_database(config, host, port, user, args.db, addons, children)
+        created = prepare_database(config, host, port, user, args.db, addons, children)
         if with_sandbox:
             command = [sys.executable, "-m", "sandbox"]
             command += ["--host", args.interface or "0.0.0.0"]
@@ -440,10 +501,23 @@ def main():
             timeout=READY_TIMEOUT,
         )
         shown = "localhost" if probe == "127.0.0.1" else probe
+        demo_note = None
+        if with_sandbox:
+            try:
+                demo_note = connect_demo_shop(
+                    f"http://{probe}:{args.port}",
+                    f"http://{probe}:{args.sandbox_port}",
+                    args.db,
+                    created,
+                )
+            except (OSError, xmlrpc.client.Error, AssertionError) as exc:
+                demo_note = f"Shopify  demo shop not connected: {exc}"
         print(f"\nOdoo     http://{shown}:{args.port}/web/login  (database {args.db})")
         print("Login    admin / admin")
         if with_sandbox:
             print(f"Sandbox  http://{shown}:{args.sandbox_port}")
+        if demo_note:
+            print(demo_note)
         if not args.log_console:
             logs = (
                 ["var/odoo.log", "var/sandbox.log"]

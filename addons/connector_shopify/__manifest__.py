@@ -26,4 +26,5 @@
         "views/account_move_views.xml",
         "views/connector_shopify_menus.xml",
     ],
+    "demo": ["demo/shopify_demo.xml"],
 }

@@ -125,12 +125,13 @@ class ShopifyStockExporter(models.AbstractModel):
         notes = errors[:MAX_LISTED_ERRORS]
         if len(errors) > MAX_LISTED_ERRORS:
             notes.append(_("... and %s more.", len(errors) - MAX_LISTED_ERRORS))
+        # Products not sold in Shopify are normal (a distributor's catalogue
+        # is larger than its web shop's): said in the history, not the desk.
+        note = None
         if unknown and not full:
-            notes.append(
-                _(
-                    "%s product(s) have no Shopify variant with their SKU: not sent.",
-                    unknown,
-                )
+            note = _(
+                "%s product(s) have no Shopify variant with their SKU: not sent.",
+                unknown,
             )
         _logger.info(
             "%s: stock export of %s product(s): %s quantity(ies) sent, %s error(s)",
@@ -139,8 +140,8 @@ class ShopifyStockExporter(models.AbstractModel):
             len(sent),
             len(errors),
         )
-        if notes:
-            return {"records": None, "business_exception": "\n".join(notes)}
+        if notes or note:
+            return {"business_exception": "\n".join(notes), "note": note}
         return None
 
     def _products(self, backend, data, full):

@@ -105,6 +105,12 @@ class IntegrationMessage(models.Model):
         default="utf-8",
         readonly=True,
     )
+    payload_display = fields.Text(
+        "Payload (formatted)",
+        compute="_compute_payload_display",
+        help="The payload with its JSON indented for reading; the stored body "
+        "is unchanged.",
+    )
     payload_purged = fields.Boolean(
         readonly=True, help="The payload was removed after the retention period."
     )
@@ -115,7 +121,7 @@ class IntegrationMessage(models.Model):
     state = fields.Selection(
         STATES, required=True, default="received", index=True, readonly=True
     )
-    attempts = fields.Integer(readonly=True)
+    attempts = fields.Integer(readonly=True, group_operator=False)
     next_retry_at = fields.Datetime(readonly=True)
     processing_started_at = fields.Datetime(readonly=True)
     done_at = fields.Datetime(readonly=True)
@@ -170,6 +176,17 @@ class IntegrationMessage(models.Model):
             "A message with this idempotency key already exists.",
         )
     ]
+
+    @api.depends("payload", "payload_encoding")
+    def _compute_payload_display(self):
+        for message in self:
+            text = message.payload or ""
+            if message.payload_encoding == "utf-8" and text[:1] in ("{", "["):
+                try:
+                    text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+                except ValueError:
+                    pass  # shown as received: processing says what is wrong
+            message.payload_display = text
 
     @api.depends("state", "business_exception", "is_call_log")
     def _compute_needs_attention(self):
@@ -654,6 +671,9 @@ class IntegrationMessage(models.Model):
                     {"integration_correlation_id": self.correlation_id}
                 )
         self.write(vals)
+        if isinstance(result, dict) and result.get("note"):
+            # worth knowing, nothing to do: in the history, not on the desk
+            self.message_post(body=result["note"])
 
     def _mark_skipped(self, exc, attempt=None):
         attempts = attempt or self.attempts + 1

@@ -65,6 +65,13 @@ class TestProcessing(IntegrationCase):
     def test_invalid_json_is_stored_and_fails_validation(self):
         message, _c = self.intake({"id": "bad"}, raw=b'{"id": 1, "name": ')
         self.assertEqual(message.payload, '{"id": 1, "name": ')
+        # shown as received; valid JSON is shown indented, stored unchanged
+        self.assertEqual(message.payload_display, '{"id": 1, "name": ')
+        good, _c = self.intake({"id": "good", "name": "Ann"})
+        self.assertEqual(
+            good.payload_display, '{\n  "id": "good",\n  "name": "Ann"\n}'
+        )
+        self.assertEqual(good.payload, '{"id": "good", "name": "Ann"}')
         self.process(message)
         self.assertEqual(message.state, "failed")
         self.assertEqual(message.error_category, "validation")

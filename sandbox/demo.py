@@ -1,0 +1,92 @@
+"""The demo's external side: what ``make run`` puts in a fresh sandbox.
+
+The sandbox keeps its state in memory, so every start of the run command seeds
+it again: a Shopify shop ``demo`` whose credentials and SKUs match the demo
+data of ``connector_shopify`` (``addons/connector_shopify/demo``). Orders are
+only created on request (``demo_orders``): the run command does it once, when
+it has just created the demo database.
+"""
+
+from .testing import SandboxClient
+
+SHOP = "demo"
+ACCESS_TOKEN = "shpat_demo"
+WEBHOOK_SECRET = "sandbox-shopify-secret"
+# SKU -> (title, price): the internal references of the demo products in Odoo
+PRODUCTS = {
+    "TSHIRT-RED-XL": ("T-shirt red XL", "19.99"),
+    "MUG-WHITE": ("Mug white", "8.00"),
+    "CAP-BLUE": ("Cap blue", "12.50"),
+}
+TAX_RATE = "0.15"  # the sales tax of Odoo's generic demo chart
+
+
+def seed_shopify(base_url):
+    """Configure the demo shop and its catalog; returns its ShopifyControl."""
+    shop = SandboxClient(base_url).shopify(SHOP)
+    shop.configure(access_token=ACCESS_TOKEN, webhook_secret=WEBHOOK_SECRET)
+    known = {level.get("sku") for level in shop.inventory()}
+    for sku, (title, price) in PRODUCTS.items():
+        if sku not in known:
+            shop.create_product(title=title, sku=sku, price=price, inventory=20)
+    return shop
+
+
+def _order(email, first_name, last_name, lines, financial_status="paid"):
+    return {
+        "customer": {
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "default_address": {
+                "address1": "Korenmarkt 1",
+                "city": "Gent",
+                "zip": "9000",
+                "country_code": "BE",
+            },
+        },
+        "lines": [
+            {"sku": sku, "quantity": quantity, "price": price, "tax_rate": TAX_RATE}
+            for sku, quantity, price in lines
+        ],
+        "shipping": {
+            "title": "Standard",
+            "code": "STD",
+            "price": "4.95",
+            "tax_rate": TAX_RATE,
+        },
+        "financial_status": financial_status,
+        "currency": "USD",
+    }
+
+
+def demo_orders(shop):
+    """A paid order, an order awaiting payment and one with a SKU that Odoo
+    does not know (a mapping exception on the desk)."""
+    return [
+        shop.create_order(
+            _order(
+                "ann.peeters@example.com",
+                "Ann",
+                "Peeters",
+                [("TSHIRT-RED-XL", 2, "19.99"), ("MUG-WHITE", 1, "8.00")],
+            )
+        ),
+        shop.create_order(
+            _order(
+                "bob.martin@example.com",
+                "Bob",
+                "Martin",
+                [("CAP-BLUE", 3, "12.50")],
+                financial_status="pending",
+            )
+        ),
+        shop.create_order(
+            _order(
+                "ann.peeters@example.com",
+                "Ann",
+                "Peeters",
+                [("HOODIE-GREY-M", 1, "39.00"), ("MUG-WHITE", 2, "8.00")],
+            )
+        ),
+    ]
