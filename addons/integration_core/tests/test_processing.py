@@ -68,9 +68,7 @@ class TestProcessing(IntegrationCase):
         # shown as received; valid JSON is shown indented, stored unchanged
         self.assertEqual(message.payload_display, '{"id": 1, "name": ')
         good, _c = self.intake({"id": "good", "name": "Ann"})
-        self.assertEqual(
-            good.payload_display, '{\n  "id": "good",\n  "name": "Ann"\n}'
-        )
+        self.assertEqual(good.payload_display, '{\n  "id": "good",\n  "name": "Ann"\n}')
         self.assertEqual(good.payload, '{"id": "good", "name": "Ann"}')
         self.process(message)
         self.assertEqual(message.state, "failed")
