@@ -1,4 +1,5 @@
 import base64
+import contextlib
 import json
 import logging
 import traceback
@@ -181,12 +182,13 @@ class IntegrationMessage(models.Model):
     def _compute_payload_display(self):
         for message in self:
             text = message.payload or ""
-            if message.payload_encoding == "utf-8" and text[:1] in ("{", "["):
-                try:
-                    text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-                except ValueError:
-                    pass  # shown as received: processing says what is wrong
             message.payload_display = text
+            if message.payload_encoding == "utf-8" and text[:1] in ("{", "["):
+                # not JSON after all: shown as received (processing says why)
+                with contextlib.suppress(ValueError):
+                    message.payload_display = json.dumps(
+                        json.loads(text), indent=2, ensure_ascii=False
+                    )
 
     @api.depends("state", "business_exception", "is_call_log")
     def _compute_needs_attention(self):
