@@ -25,6 +25,7 @@ import time
 
 from common import ScratchOdoo  # puts the repository on sys.path
 
+from sandbox.shopify import specs
 from sandbox.testing import RunningSandbox
 
 TOKEN = "shpat_bench"
@@ -41,38 +42,15 @@ QUIET = {
 def order_spec(round_index=0):
     """Every round has customers of its own (new partners and contacts on
     both sides of the comparison)."""
-    return {
-        "customer": {
-            "email": f"buyer.round{round_index}@bench.example",
-            "first_name": "Bench",
-            "last_name": "Buyer",
-            "default_address": {
-                "address1": "Korenmarkt 1",
-                "city": "Gent",
-                "zip": "9000",
-                "country_code": "BE",
-            },
-        },
-        "lines": [
-            {
-                "sku": "TSHIRT-RED-XL",
-                "quantity": 2,
-                "price": "19.99",
-                "tax_rate": "0.21",
-            },
-            {"sku": "MUG-WHITE", "quantity": 1, "price": "8.00", "tax_rate": "0.21"},
-            {"sku": "CAP-BLUE", "quantity": 1, "price": "12.50", "tax_rate": "0.21"},
+    return specs.order_spec(
+        specs.customer(f"buyer.round{round_index}@bench.example", "Bench", "Buyer"),
+        [
+            ("TSHIRT-RED-XL", 2, "19.99"),
+            ("MUG-WHITE", 1, "8.00"),
+            ("CAP-BLUE", 1, "12.50"),
         ],
-        "discount": {"code": "TENOFF", "type": "fixed_amount", "value": "10.00"},
-        "shipping": {
-            "title": "Standard",
-            "code": "STD",
-            "price": "4.95",
-            "tax_rate": "0.21",
-        },
-        "financial_status": "paid",
-        "currency": "EUR",
-    }
+        discount="10.00",
+    )
 
 
 def environment(cr):

@@ -7,6 +7,7 @@ only created on request (``demo_orders``): the run command does it once, when
 it has just created the demo database.
 """
 
+from .shopify import specs
 from .testing import SandboxClient
 
 SHOP = "demo"
@@ -32,61 +33,25 @@ def seed_shopify(base_url):
     return shop
 
 
-def _order(email, first_name, last_name, lines, financial_status="paid"):
-    return {
-        "customer": {
-            "email": email,
-            "first_name": first_name,
-            "last_name": last_name,
-            "default_address": {
-                "address1": "Korenmarkt 1",
-                "city": "Gent",
-                "zip": "9000",
-                "country_code": "BE",
-            },
-        },
-        "lines": [
-            {"sku": sku, "quantity": quantity, "price": price, "tax_rate": TAX_RATE}
-            for sku, quantity, price in lines
-        ],
-        "shipping": {
-            "title": "Standard",
-            "code": "STD",
-            "price": "4.95",
-            "tax_rate": TAX_RATE,
-        },
-        "financial_status": financial_status,
-        "currency": "USD",
-    }
-
-
 def demo_orders(shop):
     """A paid order, an order awaiting payment and one with a SKU that Odoo
     does not know (a mapping exception on the desk)."""
+    ann = specs.customer("ann.peeters@example.com", "Ann", "Peeters")
+    bob = specs.customer("bob.martin@example.com", "Bob", "Martin")
+    orders = [
+        (ann, [("TSHIRT-RED-XL", 2, "19.99"), ("MUG-WHITE", 1, "8.00")], "paid"),
+        (bob, [("CAP-BLUE", 3, "12.50")], "pending"),
+        (ann, [("HOODIE-GREY-M", 1, "39.00"), ("MUG-WHITE", 2, "8.00")], "paid"),
+    ]
     return [
         shop.create_order(
-            _order(
-                "ann.peeters@example.com",
-                "Ann",
-                "Peeters",
-                [("TSHIRT-RED-XL", 2, "19.99"), ("MUG-WHITE", 1, "8.00")],
+            specs.order_spec(
+                buyer,
+                lines,
+                tax_rate=TAX_RATE,
+                financial_status=status,
+                currency="USD",
             )
-        ),
-        shop.create_order(
-            _order(
-                "bob.martin@example.com",
-                "Bob",
-                "Martin",
-                [("CAP-BLUE", 3, "12.50")],
-                financial_status="pending",
-            )
-        ),
-        shop.create_order(
-            _order(
-                "ann.peeters@example.com",
-                "Ann",
-                "Peeters",
-                [("HOODIE-GREY-M", 1, "39.00"), ("MUG-WHITE", 2, "8.00")],
-            )
-        ),
+        )
+        for buyer, lines, status in orders
     ]

@@ -49,18 +49,28 @@ class ShopifyOrderImporter(models.AbstractModel):
     # Entry point
     # ------------------------------------------------------------------
     @api.model
-    def _import_order(self, backend, message, data):
+    def _read_payload(self, backend, parse, data_error, data, what):
+        """``parse(data)``, or a validation error naming the backend and the
+        record (``what``: "order", "refund")."""
         try:
-            order = parse_order(data)
-        except (OrderDataError, ValueError, TypeError) as exc:
+            return parse(data)
+        except (data_error, ValueError, TypeError) as exc:
+            data = data if isinstance(data, dict) else {}
             raise ValidationFailed(
                 _(
-                    "%(backend)s: Shopify order %(ref)s cannot be read: %(error)s",
+                    "%(backend)s: Shopify %(what)s %(ref)s cannot be read: %(error)s",
                     backend=backend.name,
-                    ref=(data or {}).get("name") or (data or {}).get("id") or "",
+                    what=what,
+                    ref=data.get("name") or data.get("id") or "",
                     error=exc,
                 )
             ) from exc
+
+    @api.model
+    def _import_order(self, backend, message, data):
+        order = self._read_payload(
+            backend, parse_order, OrderDataError, data, _("order")
+        )
         self._lock_order(backend, order["id"])
         Binding = self.env["integration.binding"]
         binding = Binding.search(

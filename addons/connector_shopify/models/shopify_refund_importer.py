@@ -6,7 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
-from odoo.addons.integration_core.exceptions import SkipMessage, ValidationFailed
+from odoo.addons.integration_core.exceptions import SkipMessage
 
 from ..tools.money import ZERO, cents, exact_discount_percent, fmt, to_decimal
 from ..tools.refund_mapping import RefundDataError, parse_refund, refund_figures
@@ -29,18 +29,10 @@ class ShopifyRefundImporter(models.AbstractModel):
 
     @api.model
     def _import_refund_message(self, backend, message, data):
-        try:
-            refund = parse_refund(data)
-        except (RefundDataError, ValueError, TypeError) as exc:
-            raise ValidationFailed(
-                _(
-                    "%(backend)s: Shopify refund %(ref)s cannot be read: %(error)s",
-                    backend=backend.name,
-                    ref=(data or {}).get("id") or "",
-                    error=exc,
-                )
-            ) from exc
         Importer = self.env["shopify.order.importer"]
+        refund = Importer._read_payload(
+            backend, parse_refund, RefundDataError, data, _("refund")
+        )
         Importer._lock_order(backend, refund["order_id"])
         existing = self._find(backend, refund["id"])
         if existing:

@@ -16,9 +16,10 @@ REPO = Path(__file__).resolve().parents[3]
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))
 try:
+    from sandbox.shopify import specs
     from sandbox.testing import RunningSandbox
 except ImportError:  # pragma: no cover - the sandbox ships with the repository
-    RunningSandbox = None
+    RunningSandbox = specs = None
 
 SHOP_TOKEN = "shpat_sandbox"
 SHOP_SECRET = "sandbox-webhook-secret"
@@ -34,37 +35,11 @@ SKUS = ("TSHIRT-RED-XL", "MUG-WHITE", "CAP-BLUE")
 def order_spec(**values):
     """A sandbox order: 2 T-shirts at 19.99 and a mug at 8.00 (21% VAT),
     10.00 off the order, 4.95 standard shipping (21% VAT), paid."""
-    spec = {
-        "customer": {
-            "email": "ann@example.com",
-            "first_name": "Ann",
-            "last_name": "Lee",
-            "default_address": {
-                "address1": "Korenmarkt 1",
-                "city": "Gent",
-                "zip": "9000",
-                "country_code": "BE",
-            },
-        },
-        "lines": [
-            {
-                "sku": "TSHIRT-RED-XL",
-                "quantity": 2,
-                "price": "19.99",
-                "tax_rate": "0.21",
-            },
-            {"sku": "MUG-WHITE", "quantity": 1, "price": "8.00", "tax_rate": "0.21"},
-        ],
-        "discount": {"code": "TENOFF", "type": "fixed_amount", "value": "10.00"},
-        "shipping": {
-            "title": "Standard",
-            "code": "STD",
-            "price": "4.95",
-            "tax_rate": "0.21",
-        },
-        "financial_status": "paid",
-        "currency": "EUR",
-    }
+    spec = specs.order_spec(
+        specs.customer("ann@example.com", "Ann", "Lee"),
+        [("TSHIRT-RED-XL", 2, "19.99"), ("MUG-WHITE", 1, "8.00")],
+        discount="10.00",
+    )
     spec.update(values)
     return spec
 
