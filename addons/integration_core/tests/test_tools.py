@@ -86,6 +86,13 @@ def test_retry_after_seconds_and_http_date():
 def test_redaction():
     assert redact_text("token=abcd1234 ok", ["abcd1234"]) == "token=*** ok"
     assert redact_text("short ab", ["ab"]) == "short ab"  # too short to mask
+    # a token the remote issues is masked by its key, as in JSON or a form
+    answer = '{"access_token": "shpca_fresh", "expires_in": 3600}'
+    assert redact_text(answer, []) == '{"access_token": "***", "expires_in": 3600}'
+    form = "grant_type=client_credentials&client_secret=s3cr3t&x=1"
+    assert redact_text(form, []) == (
+        "grant_type=client_credentials&client_secret=***&x=1"
+    )
     headers = redact_headers({"X-Shopify-Access-Token": "t", "Accept": "json"})
     assert headers == {"X-Shopify-Access-Token": "***", "Accept": "json"}
     assert redact_mapping({"client_secret": "x", "n": [{"password": 1}]}) == {

@@ -16,16 +16,25 @@ _SENSITIVE_KEY = re.compile(
     r"(password|secret|token|api[_-]?key|authorization|client[_-]?secret)", re.I
 )
 
+# A credential's value in JSON ("access_token": "...") or a form/query string
+# (client_secret=...): a token the remote just issued is no configured secret.
+_CREDENTIAL_VALUE = re.compile(
+    r"""((?:access_token|refresh_token|id_token|secret|password|api[_-]?key)"""
+    r"""["']?\s*[:=]\s*["']?)([^"'&\s,}]+)""",
+    re.I,
+)
+
 
 def redact_text(text, secrets):
-    """Replace every occurrence of each secret (longer than 3 chars) in text."""
+    """Replace every occurrence of each secret (longer than 3 chars) in text,
+    and the value of anything that looks like a credential."""
     if not text:
         return text
     for secret in sorted(
         (s for s in secrets if s and len(s) > 3), key=len, reverse=True
     ):
         text = text.replace(secret, REDACTED)
-    return text
+    return _CREDENTIAL_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def redact_headers(headers):
