@@ -863,6 +863,7 @@ class IntegrationMessage(models.Model):
     def action_open_ignore_wizard(self):
         return {
             "type": "ir.actions.act_window",
+            "name": _("Ignore"),
             "res_model": "integration.message.ignore",
             "view_mode": "form",
             "target": "new",
@@ -892,6 +893,7 @@ class IntegrationMessage(models.Model):
             raise UserError(_("This message has no missing mapping."))
         return {
             "type": "ir.actions.act_window",
+            "name": _("Create the mapping and retry"),
             "res_model": "integration.value.map.create",
             "view_mode": "form",
             "target": "new",
