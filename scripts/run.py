@@ -315,6 +315,8 @@ def connect_demo_shop(odoo_url, sandbox_url, dbname, first_run):
                 {"warehouse_ids": [(6, 0, [warehouse[0]])]},
             )
     call("integration.backend", "action_shopify_register_webhooks", [backend_id])
+    # the fresh shop holds its seed quantities: send Odoo's (the system of record)
+    call("integration.backend", "action_shopify_export_stock_now", [backend_id])
     if first_run:
         orders = demo.demo_orders(shop)
         names = ", ".join(order["name"] for order in orders)

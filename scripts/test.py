@@ -188,7 +188,12 @@ def main():
                 *args.pytest_args,
             ],
             cwd=REPO,
-            env={**os.environ, "INTEGRATION_TEST_ODOO_CONFIG": config},
+            env={
+                **os.environ,
+                "INTEGRATION_TEST_ODOO_CONFIG": config,
+                # queue_job reads it before the configuration file
+                "ODOO_QUEUE_JOB_CHANNELS": "root:0",
+            },
         )
         tests_ok = result.returncode == 0
     finally:

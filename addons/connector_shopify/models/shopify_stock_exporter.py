@@ -126,22 +126,18 @@ class ShopifyStockExporter(models.AbstractModel):
         if len(errors) > MAX_LISTED_ERRORS:
             notes.append(_("... and %s more.", len(errors) - MAX_LISTED_ERRORS))
         # Products not sold in Shopify are normal (a distributor's catalogue
-        # is larger than its web shop's): said in the history, not the desk.
-        note = None
-        if unknown and not full:
-            note = _(
-                "%s product(s) have no Shopify variant with their SKU: not sent.",
-                unknown,
-            )
+        # is larger than its web shop's): logged, not a desk item.
         _logger.info(
-            "%s: stock export of %s product(s): %s quantity(ies) sent, %s error(s)",
+            "%s: stock export of %s product(s): %s quantity(ies) sent, %s error(s), "
+            "%s product(s) without a Shopify variant of their SKU",
             backend.name,
             len(products),
             len(sent),
             len(errors),
+            unknown,
         )
-        if notes or note:
-            return {"business_exception": "\n".join(notes), "note": note}
+        if notes:
+            return {"records": None, "business_exception": "\n".join(notes)}
         return None
 
     def _products(self, backend, data, full):

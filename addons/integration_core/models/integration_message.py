@@ -109,8 +109,9 @@ class IntegrationMessage(models.Model):
     payload_display = fields.Text(
         "Payload (formatted)",
         compute="_compute_payload_display",
-        help="The payload with its JSON indented for reading; the stored body "
-        "is unchanged.",
+        help="The payload with its JSON indented for reading (numbers and "
+        "repeated keys as a JSON reader sees them); the Raw payload tab shows "
+        "the body exactly as stored.",
     )
     payload_purged = fields.Boolean(
         readonly=True, help="The payload was removed after the retention period."
@@ -185,7 +186,7 @@ class IntegrationMessage(models.Model):
             message.payload_display = text
             if message.payload_encoding == "utf-8" and text[:1] in ("{", "["):
                 # not JSON after all: shown as received (processing says why)
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError, RecursionError):
                     message.payload_display = json.dumps(
                         json.loads(text), indent=2, ensure_ascii=False
                     )
@@ -287,6 +288,8 @@ class IntegrationMessage(models.Model):
         message, else the external id does.
         """
         backend.ensure_one()
+        if reference is not None:
+            reference = str(reference)[:100]  # read from a body: any JSON value
         if isinstance(payload, str):
             payload = payload.encode()
         payload = payload or b""
@@ -439,12 +442,13 @@ class IntegrationMessage(models.Model):
 
     def _process_pending_batch(self, limit):
         """Micro-batch: also process up to ``limit`` messages of this backend
-        whose own job is still pending, and close those jobs as done in the
-        same transaction, so that message and job states always agree.
+        whose own job is still pending, and close those jobs in the same
+        transaction, so that message and job states always agree.
 
         Every message keeps its own job (a crash or a rollback leaves them all
         pending, to run one by one); the batch only saves the per-job overhead
-        under load. Rows locked elsewhere are skipped, never waited for.
+        under load. Rows locked or changed by others are skipped, never waited
+        for: a batch never fails because of a row it merely wanted.
 
         The batch takes the *newest* waiting messages: queue_job's runner
         dispatches the oldest jobs first, so batch and runner work from
@@ -453,8 +457,6 @@ class IntegrationMessage(models.Model):
         to handle anyway).
         """
         self.env.flush_all()
-        # Only message rows are locked: the job runner updates queue_job rows
-        # as it dispatches, and must not wait behind a batch.
         self.env.cr.execute(
             """
             SELECT m.id, j.id FROM integration_message m
@@ -464,54 +466,68 @@ class IntegrationMessage(models.Model):
                AND (j.eta IS NULL OR j.eta <= now() at time zone 'UTC')
              ORDER BY m.id DESC
              LIMIT %s
-               FOR NO KEY UPDATE OF m SKIP LOCKED
             """,
-            (self.backend_id.id, self.id, limit),
+            (self.backend_id.id, self.id, limit * 2),
         )
-        rows = self.env.cr.fetchall()
-        if not rows:
+        claimed = {}
+        for message_id, job_id in self.env.cr.fetchall():
+            if len(claimed) >= limit:
+                break
+            if self._claim_row(
+                "SELECT id FROM integration_message WHERE id = %s AND state = "
+                "'received' FOR NO KEY UPDATE NOWAIT",
+                [message_id],
+            ):
+                claimed[message_id] = job_id
+        if not claimed:
             return 0
-        for message in self.browse(sorted(row[0] for row in rows)):
+        messages = self.browse(sorted(claimed))
+        for message in messages:
             message._process()
         self.env.flush_all()
-        self._close_batched_jobs([row[1] for row in rows])
-        return len(rows)
+        self._close_batched_jobs(messages, claimed)
+        return len(claimed)
 
-    def _close_batched_jobs(self, job_ids):
-        """Mark as done the still-pending jobs of messages this batch processed.
+    def _claim_row(self, query, params):
+        """Run a locking query in a savepoint: True when it returned a row,
+        False when the row is locked or was changed by another transaction
+        since this one's snapshot (Odoo's isolation is REPEATABLE READ)."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query, params, log_exceptions=False)
+                return bool(self.env.cr.fetchone())
+        except OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            return False
 
-        The runner may have dispatched some of them since this transaction's
-        snapshot: updating such a row is a serialization failure, which must
-        not roll back the batch's work. Those jobs are left as they are: they
-        run, find their message done and do nothing.
+    def _close_batched_jobs(self, messages, job_of_message):
+        """Close the still-pending jobs of messages this batch processed: done,
+        or, for a message that waits for a retry, pending with the retry's
+        time (its retry found this very job by identity key).
+
+        The runner may have dispatched some of these jobs since this
+        transaction's snapshot: such a job is left as it is (it runs, finds
+        its message handled, and does nothing), never the cause of a rollback.
         """
         result = f"Processed in a batch by job {self.env.context.get('job_uuid')}"
-
-        def close(ids):
-            """True when closed, False when the runner took one of them."""
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    self.env.cr.execute(
-                        """
-                        UPDATE queue_job
-                           SET state = 'done', result = %s,
-                               date_started = now() at time zone 'UTC',
-                               date_done = now() at time zone 'UTC'
-                         WHERE id IN %s AND state = 'pending'
-                        """,
-                        (result, tuple(ids)),
-                        log_exceptions=False,
-                    )
-            except OperationalError as exc:
-                if exc.pgcode not in CONCURRENCY_ERRORS:
-                    raise
-                return False
-            return True
-
-        if not close(job_ids):
-            # one by one, so that only the jobs the runner took stay open
-            for job_id in job_ids:
-                close([job_id])
+        for message in messages:
+            job_id = job_of_message[message.id]
+            if message.state == "failed" and message.next_retry_at:
+                query = (
+                    "UPDATE queue_job SET eta = %s, date_started = NULL "
+                    "WHERE id = %s AND state = 'pending' RETURNING id"
+                )
+                params = [message.next_retry_at, job_id]
+            else:
+                query = (
+                    "UPDATE queue_job SET state = 'done', result = %s, "
+                    "date_started = now() at time zone 'UTC', "
+                    "date_done = now() at time zone 'UTC' "
+                    "WHERE id = %s AND state = 'pending' RETURNING id"
+                )
+                params = [result, job_id]
+            self._claim_row(query, params)
         self.env["queue.job"].invalidate_model()
 
     def _process(self):
@@ -537,7 +553,8 @@ class IntegrationMessage(models.Model):
                 error.remote_health = False
                 self._mark_error(error, attempt)
             except IntegrityError as exc:
-                if exc.pgcode != errorcodes.UNIQUE_VIOLATION:
+                if exc.pgcode != errorcodes.UNIQUE_VIOLATION or attempt > 1:
+                    # a duplicate that a retry did not cure is no race
                     self._mark_error(self._unexpected_error(exc), attempt)
                 else:
                     # Another transaction made the same record (a binding, a
@@ -673,9 +690,6 @@ class IntegrationMessage(models.Model):
                     {"integration_correlation_id": self.correlation_id}
                 )
         self.write(vals)
-        if isinstance(result, dict) and result.get("note"):
-            # worth knowing, nothing to do: in the history, not on the desk
-            self.message_post(body=result["note"])
 
     def _mark_skipped(self, exc, attempt=None):
         attempts = attempt or self.attempts + 1

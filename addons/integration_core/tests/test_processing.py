@@ -318,3 +318,15 @@ class TestProcessing(IntegrationCase):
         fifth, _c = self.intake({"id": 27, "name": "Jo"})
         self.process(fourth)
         self.assertEqual((fourth.state, fifth.state), ("done", "received"))
+
+    def test_a_batched_message_that_must_retry_keeps_its_job_with_the_eta(self):
+        first, _c = self.intake({"id": 28, "name": "Kai"})
+        second, _c = self.intake({"id": 29, "name": "transient"})
+        job = self.env["queue.job"].search([("uuid", "=", second.job_uuid)])
+        self.assertIn("+1 queued message(s)", self.process(first))
+        self.assertEqual(second.state, "failed")
+        self.assertTrue(second.next_retry_at)
+        job.invalidate_recordset()
+        # its retry is this very job (same identity key), now waiting
+        self.assertEqual(second.job_uuid, job.uuid)
+        self.assertEqual((job.state, job.eta), ("pending", second.next_retry_at))

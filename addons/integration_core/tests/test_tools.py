@@ -93,6 +93,19 @@ def test_redaction():
     assert redact_text(form, []) == (
         "grant_type=client_credentials&client_secret=***&x=1"
     )
+    # whole JSON strings (spaces, escaped quotes), camelCase keys, headers
+    assert redact_text('{"password": "correct horse, \\"battery\\""}', []) == (
+        '{"password": "***"}'
+    )
+    assert redact_text('{"accessToken":"abc def","n":1}', []) == (
+        '{"accessToken":"***","n":1}'
+    )
+    assert redact_text("Authorization: Bearer abc.def", []) == "Authorization: ***"
+    assert redact_text("X-Shopify-Access-Token: shpat_1", []) == (
+        "X-Shopify-Access-Token: ***"
+    )
+    # amounts and other fields stay readable
+    assert redact_text('{"total_tax": "8.18"}', []) == '{"total_tax": "8.18"}'
     headers = redact_headers({"X-Shopify-Access-Token": "t", "Accept": "json"})
     assert headers == {"X-Shopify-Access-Token": "***", "Accept": "json"}
     assert redact_mapping({"client_secret": "x", "n": [{"password": 1}]}) == {

@@ -16,13 +16,24 @@ _SENSITIVE_KEY = re.compile(
     r"(password|secret|token|api[_-]?key|authorization|client[_-]?secret)", re.I
 )
 
-# A credential's value in JSON ("access_token": "...") or a form/query string
-# (client_secret=...): a token the remote just issued is no configured secret.
+# A credential's value in JSON ("access_token": "..."), a form or query
+# string (client_secret=...) or a header line (Authorization: Bearer ...): a
+# token the remote just issued is no configured secret.
+_CREDENTIAL_KEY = (
+    r"(?:[a-z_-]*(?:token|secret|password|passwd|api[_-]?key)|authorization)"
+)
 _CREDENTIAL_VALUE = re.compile(
-    r"""((?:access_token|refresh_token|id_token|secret|password|api[_-]?key)"""
-    r"""["']?\s*[:=]\s*["']?)([^"'&\s,}]+)""",
+    r"(" + _CREDENTIAL_KEY + r"\"?\s*[:=]\s*)"
+    r"(\"(?:\\.|[^\"\\])*\"|(?:bearer|basic)\s+[^\s\"&,;}]+|[^\s\"&,;}]+)",
     re.I,
 )
+
+
+def _mask_value(match):
+    value = match.group(2)
+    if value.startswith('"'):
+        return f'{match.group(1)}"{REDACTED}"'
+    return match.group(1) + REDACTED
 
 
 def redact_text(text, secrets):
@@ -34,7 +45,7 @@ def redact_text(text, secrets):
         (s for s in secrets if s and len(s) > 3), key=len, reverse=True
     ):
         text = text.replace(secret, REDACTED)
-    return _CREDENTIAL_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    return _CREDENTIAL_VALUE.sub(_mask_value, text)
 
 
 def redact_headers(headers):
