@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 
-from common import ScratchOdoo, open_registry, require_odoo17
+from common import ScratchOdoo, environment, open_registry, require_odoo17
 
 GOAL_RATIO = 15.0
 
@@ -278,8 +278,6 @@ def main():
     args = parser.parse_args()
 
     require_odoo17()
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
-
     scratch = None
     if args.odoo_config and args.database:
         registry = open_registry(args.odoo_config, args.database)
@@ -291,7 +289,7 @@ def main():
     figures = {}
     try:
         with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            env = environment(cr, tracking_disable=True)
             print("scratch company, chart of accounts, templates ...", flush=True)
             env, company, journal, invoice, line = setup_company(env)
             for size in args.sizes:

@@ -36,6 +36,20 @@ def open_registry(config, dbname):
     return Registry(dbname)
 
 
+def environment(cr, **context):
+    """The superuser's environment on ``cr``."""
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+
+    return api.Environment(cr, SUPERUSER_ID, context)
+
+
+def query(registry, sql, params=()):
+    """The rows of one SQL query, in a transaction of its own."""
+    with registry.cursor() as cr:
+        cr.execute(sql, params)
+        return cr.fetchall()
+
+
 class ScratchOdoo:
     """A scratch database with ``modules`` installed (no demo data) and the
     configuration of a server with ``workers`` and queue_job ``channels``

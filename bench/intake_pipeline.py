@@ -21,17 +21,14 @@ import json
 import statistics
 import time
 
-from common import ScratchOdoo, hammer, percentile
+from common import ScratchOdoo, environment, hammer, percentile, query
 
 SECRET = "bench-secret"
 
 
 def create_backend(registry, batch_size):
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
-
     with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        backend = env["integration.backend"].create(
+        backend = environment(cr)["integration.backend"].create(
             {
                 "name": "Bench",
                 "webhook_secret": SECRET,
@@ -54,11 +51,9 @@ def contact(prefix, index):
 def direct_rate(registry, backend_id, count):
     """The same handler, called directly: intake without a job, then the
     handler, one commit per message, in one process."""
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
-
     started = time.perf_counter()
     with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
+        env = environment(cr)
         backend = env["integration.backend"].browse(backend_id)
         Message = env["integration.message"]
         for index in range(count):
@@ -76,14 +71,13 @@ def drain_rate(registry, backend_id, count, timeout):
     """Messages per second from the first to the last message done."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        with registry.cursor() as cr:
-            cr.execute(
-                "SELECT count(*), min(done_at), max(done_at) FROM integration_message "
-                "WHERE backend_id = %s AND state = 'done' "
-                "AND idempotency_key LIKE 'hook-%%'",
-                [backend_id],
-            )
-            done, first, last = cr.fetchone()
+        ((done, first, last),) = query(
+            registry,
+            "SELECT count(*), min(done_at), max(done_at) FROM integration_message "
+            "WHERE backend_id = %s AND state = 'done' "
+            "AND idempotency_key LIKE 'hook-%%'",
+            [backend_id],
+        )
         if done >= count:
             return (count - 1) / max((last - first).total_seconds(), 1e-6)
         time.sleep(0.5)

@@ -23,7 +23,7 @@ import json
 import statistics
 import time
 
-from common import ScratchOdoo  # puts the repository on sys.path
+from common import ScratchOdoo, environment, query  # puts the repository on sys.path
 
 from sandbox.shopify import specs
 from sandbox.testing import RunningSandbox
@@ -51,12 +51,6 @@ def order_spec(round_index=0):
         ],
         discount="10.00",
     )
-
-
-def environment(cr):
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
-
-    return api.Environment(cr, SUPERUSER_ID, {})
 
 
 def prepare(registry, shop_url):
@@ -95,28 +89,33 @@ def prepare(registry, shop_url):
         return backend.id
 
 
+def message_states(registry, backend_id):
+    """``(state, count, duplicates)`` of the backend's messages (no call logs)."""
+    return query(
+        registry,
+        "SELECT state, count(*), sum(duplicate_count) FROM integration_message "
+        "WHERE backend_id = %s AND NOT is_call_log GROUP BY state",
+        [backend_id],
+    )
+
+
 def wait_confirmed(registry, backend_id, count, timeout):
     """The wall-clock time (epoch seconds) at which ``count`` Shopify orders
     are confirmed."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        with registry.cursor() as cr:
-            cr.execute(
-                "SELECT count(*) FROM sale_order "
-                "WHERE shopify_backend_id = %s AND state = 'sale'",
-                [backend_id],
-            )
-            confirmed = cr.fetchone()[0]
+        ((confirmed,),) = query(
+            registry,
+            "SELECT count(*) FROM sale_order "
+            "WHERE shopify_backend_id = %s AND state = 'sale'",
+            [backend_id],
+        )
         if confirmed >= count:
             return time.time()
         time.sleep(0.2)
-    with registry.cursor() as cr:
-        cr.execute(
-            "SELECT state, count(*) FROM integration_message "
-            "WHERE backend_id = %s AND NOT is_call_log GROUP BY state",
-            [backend_id],
-        )
-        states = dict(cr.fetchall())
+    states = {
+        state: count for state, count, _dups in message_states(registry, backend_id)
+    }
     raise SystemExit(f"only {confirmed}/{count} orders confirmed: messages {states}")
 
 
@@ -124,24 +123,22 @@ def pipeline_rate(registry, backend_id, shop, count, already):
     """Orders per second from the first signed webhook Odoo received to the
     last sale order confirmed, through intake, jobs and the import
     (``already``: orders of earlier rounds)."""
-    with registry.cursor() as cr:
-        cr.execute(
-            "SELECT coalesce(max(id), 0) FROM integration_message "
-            "WHERE backend_id = %s",
-            [backend_id],
-        )
-        last_id = cr.fetchone()[0]
+    ((last_id,),) = query(
+        registry,
+        "SELECT coalesce(max(id), 0) FROM integration_message WHERE backend_id = %s",
+        [backend_id],
+    )
     order_ids = shop.create_orders(
         count, order_spec(already // max(count, 1)), vary_email=True
     )
     finished = wait_confirmed(registry, backend_id, already + count, timeout=3600)
-    with registry.cursor() as cr:
-        cr.execute(
-            "SELECT min(received_at) FROM integration_message "
-            "WHERE backend_id = %s AND message_type = 'orders/create' AND id > %s",
-            [backend_id, last_id],
-        )
-        first = cr.fetchone()[0].replace(tzinfo=datetime.timezone.utc).timestamp()
+    ((first,),) = query(
+        registry,
+        "SELECT min(received_at) FROM integration_message "
+        "WHERE backend_id = %s AND message_type = 'orders/create' AND id > %s",
+        [backend_id, last_id],
+    )
+    first = first.replace(tzinfo=datetime.timezone.utc).timestamp()
     return count / (finished - first), order_ids
 
 
@@ -343,13 +340,10 @@ def main():
                     f"{direct:.2f} orders/s, ratio {pipeline / direct:.2f}",
                     flush=True,
                 )
-        with registry.cursor() as cr:
-            cr.execute(
-                "SELECT state, count(*), sum(duplicate_count) FROM integration_message "
-                "WHERE backend_id = %s AND NOT is_call_log GROUP BY state",
-                [backend_id],
-            )
-            states = {row[0]: (row[1], row[2]) for row in cr.fetchall()}
+        states = {
+            state: (count, dups)
+            for state, count, dups in message_states(registry, backend_id)
+        }
         seconds, calls, call_count, sent, state = stock_export(
             registry, backend_id, sandbox, shop, args.skus
         )

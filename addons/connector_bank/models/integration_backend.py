@@ -164,6 +164,17 @@ class IntegrationBackend(models.Model):
         client = self._bank_client()
         cursors = self._bank_load_cursors(rule.cursor)
         Message = self.env["integration.message"]
+
+        def store_page(iban, cursor, body):
+            return Message._intake(
+                self,
+                TRANSACTIONS_TYPE,
+                f"{iban}:{file_hash(body)}",
+                body,
+                external_id=f"{iban} after {cursor or 'start'}",
+                correlation_id=correlation_id,
+            )
+
         queued = 0
         try:
             for account in self._bank_get_accounts(client):
@@ -186,24 +197,10 @@ class IntegrationBackend(models.Model):
                         transactions = page["transactions"]
                     except (ValueError, KeyError, TypeError):
                         # Stored anyway: the desk shows what the bank sent.
-                        Message._intake(
-                            self,
-                            TRANSACTIONS_TYPE,
-                            f"{iban}:{file_hash(body)}",
-                            body,
-                            external_id=f"{iban} after {cursor or 'start'}",
-                            correlation_id=correlation_id,
-                        )
+                        store_page(iban, cursor, body)
                         break
                     if transactions:
-                        _message, created = Message._intake(
-                            self,
-                            TRANSACTIONS_TYPE,
-                            f"{iban}:{file_hash(body)}",
-                            body,
-                            external_id=f"{iban} after {cursor or 'start'}",
-                            correlation_id=correlation_id,
-                        )
+                        _message, created = store_page(iban, cursor, body)
                         queued += int(created)
                     cursor = page.get("next_cursor") or cursor
                     if cursor:

@@ -94,6 +94,13 @@ class ShopifyMixin:
         }
 
     @classmethod
+    def put_in_stock(cls, quantity):
+        """``quantity`` of every test product in the warehouse's stock."""
+        stock = cls.warehouse.lot_stock_id
+        for product in cls.products.values():
+            cls.env["stock.quant"]._update_available_quantity(product, stock, quantity)
+
+    @classmethod
     def _sale_tax(cls, percent, included=False):
         return cls.env["account.tax"].create(
             {
@@ -137,6 +144,20 @@ class ShopifyMixin:
     def process_all(self, trap):
         """Run the trapped jobs (messages, retries) until none is left."""
         return self.perform_jobs(trap)
+
+
+def deliver(picking, quantities=None):
+    """Ship ``picking``: all of it, or ``{product: quantity}`` (the rest as a
+    backorder)."""
+    picking.action_assign()
+    for move in picking.move_ids:
+        quantity = move.product_uom_qty
+        if quantities is not None:
+            quantity = quantities.get(move.product_id, 0)
+        move.quantity = quantity
+        move.picked = True
+    picking.with_context(skip_backorder=False)._action_done()
+    return picking
 
 
 class ShopifyCase(ShopifyMixin, IntegrationCase):

@@ -6,21 +6,7 @@ from odoo.tests import tagged
 
 from odoo.addons.integration_core.tests.common import trapped_jobs
 
-from .common import ShopifyCase, order_spec
-
-
-def deliver(picking, quantities=None):
-    """Ship ``picking``: all of it, or ``{product: quantity}`` (the rest as a
-    backorder)."""
-    picking.action_assign()
-    for move in picking.move_ids:
-        quantity = move.product_uom_qty
-        if quantities is not None:
-            quantity = quantities.get(move.product_id, 0)
-        move.quantity = quantity
-        move.picked = True
-    picking.with_context(skip_backorder=False)._action_done()
-    return picking
+from .common import ShopifyCase, deliver, order_spec
 
 
 @tagged("post_install", "-at_install")
@@ -28,9 +14,7 @@ class TestCancelAndRefund(ShopifyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        stock = cls.warehouse.lot_stock_id
-        for product in cls.products.values():
-            cls.env["stock.quant"]._update_available_quantity(product, stock, 50)
+        cls.put_in_stock(50)
 
     def import_body(self, body, topic):
         with trapped_jobs() as trap:

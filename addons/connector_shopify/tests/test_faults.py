@@ -8,8 +8,7 @@ from odoo.tests import tagged
 from odoo.addons.integration_core.exceptions import TransientError
 from odoo.addons.integration_core.tests.common import trapped_jobs
 
-from .common import ShopifyCase, ShopifyHttpCase, order_spec
-from .test_cancel_refund import deliver
+from .common import ShopifyCase, ShopifyHttpCase, deliver, order_spec
 
 NO_WAIT = {"Retry-After": "0"}
 
@@ -19,9 +18,7 @@ class TestFaults(ShopifyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        stock = cls.warehouse.lot_stock_id
-        for product in cls.products.values():
-            cls.env["stock.quant"]._update_available_quantity(product, stock, 50)
+        cls.put_in_stock(50)
 
     def setUp(self):
         super().setUp()

@@ -7,8 +7,7 @@ from odoo.tests import tagged
 from odoo.addons.integration_core.exceptions import SkipMessage
 from odoo.addons.integration_core.tests.common import trapped_jobs
 
-from .common import ShopifyCase, order_spec
-from .test_cancel_refund import deliver
+from .common import ShopifyCase, deliver, order_spec
 
 
 @tagged("post_install", "-at_install")
@@ -16,9 +15,7 @@ class TestFulfillmentExport(ShopifyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        stock = cls.warehouse.lot_stock_id
-        for product in cls.products.values():
-            cls.env["stock.quant"]._update_available_quantity(product, stock, 50)
+        cls.put_in_stock(50)
         cls.carrier = cls.env["delivery.carrier"].create(
             {
                 "name": "UPS",

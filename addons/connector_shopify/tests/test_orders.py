@@ -139,14 +139,7 @@ class TestOrderImport(ShopifyCase):
         )
         self.assertEqual(self.env["res.partner"].search_count([]), partners)
         # map the SKU (value map), retry: the order is made
-        self.env["integration.value.map"].create(
-            {
-                "backend_id": self.backend.id,
-                "kind": "product",
-                "external_code": "SOCKS-XL",
-                "record_ref": f"product.product,{self.products['CAP-BLUE'].id}",
-            }
-        )
+        self.map_value("product", "SOCKS-XL", self.products["CAP-BLUE"])
         with trapped_jobs() as trap:
             message.action_retry()
             self.perform_jobs(trap)
@@ -196,14 +189,7 @@ class TestOrderImport(ShopifyCase):
 
     def test_total_difference_keeps_a_quotation_and_says_why(self):
         wrong = self._sale_tax(20.0)
-        self.env["integration.value.map"].create(
-            {
-                "backend_id": self.backend.id,
-                "kind": "tax",
-                "external_code": "VAT 21%",
-                "record_ref": f"account.tax,{wrong.id}",
-            }
-        )
+        self.map_value("tax", "VAT 21%", wrong)
         order = self.shop.create_order(order_spec())
         message = self.import_order(order)
         self.assertEqual(message.state, "done")
@@ -313,14 +299,7 @@ class TestOrderImport(ShopifyCase):
                 .id,
             }
         )
-        self.env["integration.value.map"].create(
-            {
-                "backend_id": self.backend.id,
-                "kind": "carrier_service",
-                "external_code": "STD",
-                "record_ref": f"delivery.carrier,{carrier.id}",
-            }
-        )
+        self.map_value("carrier_service", "STD", carrier)
         order = self.shop.create_order(order_spec())
         self.import_order(order)
         sale = self.sale_of(order)

@@ -469,37 +469,44 @@ class IntegrationMessage(models.Model):
             """,
             (self.backend_id.id, self.id, limit * 2),
         )
-        claimed = {}
-        for message_id, job_id in self.env.cr.fetchall():
-            if len(claimed) >= limit:
-                break
-            if self._claim_row(
-                "SELECT id FROM integration_message WHERE id = %s AND state = "
-                "'received' FOR NO KEY UPDATE NOWAIT",
-                [message_id],
-            ):
-                claimed[message_id] = job_id
-        if not claimed:
+        candidates = dict(self.env.cr.fetchall())  # message id -> job id
+        if not candidates:
             return 0
-        messages = self.browse(sorted(claimed))
+        lock = (
+            "SELECT id FROM integration_message WHERE id IN %s "
+            "AND state = 'received' ORDER BY id DESC LIMIT %s "
+            "FOR NO KEY UPDATE SKIP LOCKED"
+        )
+        rows = self._rows_if_free(lock, [tuple(candidates), limit])
+        if rows is None:
+            # one of them changed since this transaction's snapshot: claim
+            # them one by one, leaving that one to its own job
+            rows = []
+            for message_id in candidates:
+                if len(rows) >= limit:
+                    break
+                rows += self._rows_if_free(lock, [(message_id,), 1]) or []
+        if not rows:
+            return 0
+        messages = self.browse(sorted(row[0] for row in rows))
         for message in messages:
             message._process()
         self.env.flush_all()
-        self._close_batched_jobs(messages, claimed)
-        return len(claimed)
+        self._close_batched_jobs(messages, candidates)
+        return len(messages)
 
-    def _claim_row(self, query, params):
-        """Run a locking query in a savepoint: True when it returned a row,
-        False when the row is locked or was changed by another transaction
-        since this one's snapshot (Odoo's isolation is REPEATABLE READ)."""
+    def _rows_if_free(self, query, params):
+        """The rows of a locking query run in a savepoint, or None when a row
+        it needs is locked or was changed by another transaction since this
+        one's snapshot (Odoo's isolation is REPEATABLE READ)."""
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(query, params, log_exceptions=False)
-                return bool(self.env.cr.fetchone())
+                return self.env.cr.fetchall()
         except OperationalError as exc:
             if exc.pgcode not in CONCURRENCY_ERRORS:
                 raise
-            return False
+            return None
 
     def _close_batched_jobs(self, messages, job_of_message):
         """Close the still-pending jobs of messages this batch processed: done,
@@ -510,24 +517,25 @@ class IntegrationMessage(models.Model):
         transaction's snapshot: such a job is left as it is (it runs, finds
         its message handled, and does nothing), never the cause of a rollback.
         """
+        retrying = messages.filtered(lambda m: m.state == "failed" and m.next_retry_at)
+        for message in retrying:
+            self._rows_if_free(
+                "UPDATE queue_job SET eta = %s, date_started = NULL "
+                "WHERE id = %s AND state = 'pending' RETURNING id",
+                [message.next_retry_at, job_of_message[message.id]],
+            )
+        close = (
+            "UPDATE queue_job SET state = 'done', result = %s, "
+            "date_started = now() at time zone 'UTC', "
+            "date_done = now() at time zone 'UTC' "
+            "WHERE id IN %s AND state = 'pending' RETURNING id"
+        )
         result = f"Processed in a batch by job {self.env.context.get('job_uuid')}"
-        for message in messages:
-            job_id = job_of_message[message.id]
-            if message.state == "failed" and message.next_retry_at:
-                query = (
-                    "UPDATE queue_job SET eta = %s, date_started = NULL "
-                    "WHERE id = %s AND state = 'pending' RETURNING id"
-                )
-                params = [message.next_retry_at, job_id]
-            else:
-                query = (
-                    "UPDATE queue_job SET state = 'done', result = %s, "
-                    "date_started = now() at time zone 'UTC', "
-                    "date_done = now() at time zone 'UTC' "
-                    "WHERE id = %s AND state = 'pending' RETURNING id"
-                )
-                params = [result, job_id]
-            self._claim_row(query, params)
+        job_ids = tuple(job_of_message[m.id] for m in messages - retrying)
+        if job_ids and self._rows_if_free(close, [result, job_ids]) is None:
+            # one by one, so that only the jobs the runner took stay open
+            for job_id in job_ids:
+                self._rows_if_free(close, [result, (job_id,)])
         self.env["queue.job"].invalidate_model()
 
     def _process(self):

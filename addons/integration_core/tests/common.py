@@ -154,6 +154,17 @@ class IntegrationCaseMixin:
             body,
         )
 
+    def map_value(self, kind, code, record, backend=None):
+        """A value map: ``code`` of ``kind`` on the backend is ``record``."""
+        return self.env["integration.value.map"].create(
+            {
+                "backend_id": (backend or self.backend).id,
+                "kind": kind,
+                "external_code": code,
+                "record_ref": f"{record._name},{record.id}",
+            }
+        )
+
     def perform_jobs(self, trap, rounds=10):
         return perform_jobs(trap, self.env, rounds=rounds)
 

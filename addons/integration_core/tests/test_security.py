@@ -58,14 +58,7 @@ class TestSecurity(IntegrationCase):
         )
         message, _c = self.intake({"id": 51, "name": "Lea"})
         self.process(message)
-        self.env["integration.value.map"].create(
-            {
-                "backend_id": self.backend.id,
-                "kind": "country",
-                "external_code": "BE",
-                "record_ref": f"res.country,{self.env.ref('base.be').id}",
-            }
-        )
+        self.map_value("country", "BE", self.env.ref("base.be"))
         self.env["integration.sync.rule"].create(
             {"backend_id": self.backend.id, "business_object": "product"}
         )
