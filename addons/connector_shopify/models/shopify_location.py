@@ -73,10 +73,6 @@ class ShopifyLocation(models.Model):
                     )
                 )
 
-    def _gid(self):
-        self.ensure_one()
-        return f"gid://shopify/Location/{self.shopify_id}"
-
     def _stock_location_ids(self):
         """Internal stock locations counted for this Shopify location."""
         return self.warehouse_ids.mapped("lot_stock_id").ids

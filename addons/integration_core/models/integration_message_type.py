@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.schema import SchemaDefinitionError, _validator
@@ -70,29 +70,6 @@ class IntegrationMessageType(models.Model):
                         error=exc,
                     )
                 ) from exc
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env.registry.clear_cache()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.env.registry.clear_cache()
-        return super().write(vals)
-
-    def unlink(self):
-        self.env.registry.clear_cache()
-        return super().unlink()
-
-    @api.model
-    def _lookup_cached(self, connector_type, direction, code):
-        """``_lookup`` through the ORM cache: intake does it for every message."""
-        return self.browse(self._lookup_id(connector_type, direction, code))
-
-    @api.model
-    @tools.ormcache("connector_type", "direction", "code")
-    def _lookup_id(self, connector_type, direction, code):
-        return self._lookup(connector_type, direction, code).id
 
     @api.model
     def _lookup(self, connector_type, direction, code):
