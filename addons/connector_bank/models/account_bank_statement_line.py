@@ -271,58 +271,36 @@ class AccountBankStatementLine(models.Model):
         )
 
     def _bank_update_desk_items(self, results=None):
-        """Open a desk item for each line that needs a person, refresh the
-        ones that exist, and close those whose line no longer needs one.
-
-        ``results`` (from the matcher) spares the item's handler a second
-        matching of lines that were just matched.
-        """
+        """Put each line that needs a person on the desk (the core's desk
+        items, kind ``bank.line.unmatched``), refresh the ones there, and
+        close those whose line no longer needs one. ``results`` is the
+        matcher's answer; the lines' own fields already hold it."""
         Message = self.env["integration.message"].sudo()
         lines = self.filtered(
             lambda line: line.bank_backend_id and line.unique_import_id
         )
-        if not lines:
-            return
-        existing = {
-            (message.backend_id.id, message.idempotency_key): message
-            for message in Message.search(
-                [
-                    ("backend_id", "in", lines.bank_backend_id.ids),
-                    ("direction", "=", "in"),
-                    ("message_type", "=", LINE_REVIEW_TYPE),
-                    ("idempotency_key", "in", lines.mapped("unique_import_id")),
-                ]
+        for backend in lines.bank_backend_id:
+            backend_lines = lines.filtered(
+                lambda line, b=backend: line.bank_backend_id == b
             )
-        }
-        context = {"bank_match_results": results or {}}
-        for line in lines:
-            backend = line.bank_backend_id
-            message = existing.get((backend.id, line.unique_import_id))
-            needs_person = line._bank_needs_person()
-            if not message:
-                if not needs_person:
-                    continue
-                message, _created = Message._intake(
+            waiting = backend_lines.filtered(lambda line: line._bank_needs_person())
+            for line in waiting:
+                Message._desk_item_raise(
                     backend,
                     LINE_REVIEW_TYPE,
-                    line.unique_import_id,
-                    line._bank_review_payload(),
-                    external_id=line._bank_description()[:120],
-                    correlation_id=line.integration_correlation_id,
-                    enqueue=False,
+                    line,
+                    line._bank_exception_text(),
+                    key=line.unique_import_id,
+                    payload=line._bank_review_payload(),
+                    name=line._bank_description()[:120],
                 )
-            elif message.state == "ignored" or (
-                message.state == "done"
-                and not message.business_exception
-                and not needs_person
-            ):
-                continue
-            else:
-                message._cancel_pending_jobs()
-                message.write(
-                    {"state": "received", "next_retry_at": False, "attempts": 0}
-                )
-            message.with_context(**context)._process()
+            Message._desk_item_resolve(
+                backend,
+                LINE_REVIEW_TYPE,
+                backend_lines - waiting,
+                key_of=lambda line: line.unique_import_id,
+                note=_("Reconciled: the line no longer needs a person."),
+            )
 
     # ------------------------------------------------------------------
     # Buttons and cron

@@ -1,13 +1,10 @@
 import logging
 
-from psycopg2 import errors as pg_errors
-
 from odoo import Command, _, api, models
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
 from odoo.addons.integration_core.exceptions import (
     BusinessRuleError,
-    ConcurrencyConflict,
     MappingError,
     ValidationFailed,
 )
@@ -179,28 +176,17 @@ class BankStatementImporter(models.AbstractModel):
             ]
             for vals in values:
                 self._set_foreign_currency(vals, journal_currency, currencies)
-            try:
-                with self.env.cr.savepoint():
-                    if create_statements:
-                        stmt = self._create_statement(
-                            statement, journal, values, source_name, len(new)
-                        )
-                        created_statements |= stmt
-                        created_lines |= stmt.line_ids
-                    else:
-                        created_lines |= Line.create(values)
-            except pg_errors.UniqueViolation as exc:
-                # Another worker imported an overlapping statement meanwhile:
-                # retry later, when its lines are visible and are skipped.
-                raise ConcurrencyConflict(
-                    _(
-                        "%s: another import of the same account ran at the same "
-                        "time; this one is retried.",
-                        backend.name,
-                    ),
-                    str(exc),
-                    retry_after=10,
-                ) from exc
+            # An overlapping import by another worker at the same moment fails
+            # the lines' unique import id: the core retries the message once,
+            # when those lines are visible and skipped.
+            if create_statements:
+                stmt = self._create_statement(
+                    statement, journal, values, source_name, len(new)
+                )
+                created_statements |= stmt
+                created_lines |= stmt.line_ids
+            else:
+                created_lines |= Line.create(values)
         summary = {
             "new": len(created_lines),
             "skipped": skipped,

@@ -11,8 +11,10 @@ from odoo.addons.integration_core.exceptions import (
     AuthenticationFailed,
     IntegrationError,
     PermanentError,
-    SkipMessage,
     ValidationFailed,
+)
+from odoo.addons.integration_core.models.integration_backend import (
+    archive_backends_of_removed_connector,
 )
 from odoo.addons.integration_core.tools.correlation import (
     correlation_context,
@@ -41,7 +43,8 @@ class IntegrationBackend(models.Model):
     _inherit = "integration.backend"
 
     connector_type = fields.Selection(
-        selection_add=[("bank", "Bank")], ondelete={"bank": "cascade"}
+        selection_add=[("bank", "Bank")],
+        ondelete={"bank": archive_backends_of_removed_connector},
     )
     bank_auto_reconcile = fields.Boolean(
         "Reconcile certain matches",
@@ -63,36 +66,28 @@ class IntegrationBackend(models.Model):
     # ------------------------------------------------------------------
     # Configuration hooks
     # ------------------------------------------------------------------
-    def _default_sync_rules(self):
-        rules = super()._default_sync_rules()
-        if self.connector_type == "bank":
-            rules.append(
-                {
-                    "business_object": "bank_statement",
-                    "system_of_record": "external",
-                    "direction": "import",
-                    "mode": "scheduled",
-                    "interval_minutes": 60,
-                }
-            )
-        return rules
+    def _bank_default_sync_rules(self):
+        return [
+            {
+                "business_object": "bank_statement",
+                "system_of_record": "external",
+                "direction": "import",
+                "mode": "scheduled",
+                "interval_minutes": 60,
+            }
+        ]
 
-    def _business_signals(self):
-        signals = super()._business_signals()
-        if self.connector_type == "bank":
-            lines = self.env["account.bank.statement.line"].search_count(
-                [
-                    ("company_id", "=", self.company_id.id),
-                    ("is_reconciled", "=", False),
-                    ("bank_match_state", "in", ("unmatched", "ambiguous")),
-                ]
-            )
-            signals.append({"label": _("bank lines not matched"), "count": lines})
-        return signals
+    def _bank_business_signals(self):
+        lines = self.env["account.bank.statement.line"].search_count(
+            [
+                ("company_id", "=", self.company_id.id),
+                ("is_reconciled", "=", False),
+                ("bank_match_state", "in", ("unmatched", "ambiguous")),
+            ]
+        )
+        return [{"label": _("bank lines not matched"), "count": lines}]
 
-    def _test_connection(self):
-        if self.connector_type != "bank":
-            return super()._test_connection()
+    def _bank_test_connection(self):
         if not self.base_url:
             return _(
                 "No bank API is configured: this backend takes uploaded "
@@ -143,7 +138,7 @@ class IntegrationBackend(models.Model):
             return {}
         return cursors if isinstance(cursors, dict) else {}
 
-    def _poll_bank_statement(self, rule):
+    def _bank_poll_bank_statement(self, rule):
         """Pull new booked transactions of every account, page by page.
 
         Each page becomes one inbound message (key: account + SHA-256 of the
@@ -153,8 +148,8 @@ class IntegrationBackend(models.Model):
         stops the run, and the next run resumes where this one stopped.
         """
         self.ensure_one()
-        if self.connector_type != "bank" or not self.base_url:
-            return 0
+        if not self.base_url:
+            return 0  # a backend of uploaded files only
         with correlation_context(new_correlation_id()):
             return self._bank_pull(rule)
 
@@ -250,22 +245,14 @@ class IntegrationBackend(models.Model):
             create_statements=False,
         )
 
-    def _bank_handle_line_review(self, message, data):
-        """A line waiting for a person: match it again; done when reconciled,
-        else a business exception listing the ranked candidates."""
+    def _bank_recheck_line_review(self, message, line):
+        """Re-check hook of a line on the desk: match it again (the matcher
+        updates the desk item itself); what remains for a person, or False."""
         self.ensure_one()
-        line = self.env["account.bank.statement.line"].browse(data["statement_line_id"])
-        if not line.exists():
-            raise SkipMessage(_("The statement line was deleted."))
-        line = line.with_company(line.company_id)
-        known = self.env.context.get("bank_match_results") or {}
-        if line.id not in known and not line.is_reconciled:
-            self.env["bank.line.matcher"]._match(
-                line, reconcile=self.bank_auto_reconcile
-            )
-        if line.is_reconciled:
-            return line
-        return {"records": line, "business_exception": line._bank_exception_text()}
+        if not line.exists() or line.is_reconciled:
+            return False
+        line.sudo().action_bank_match()
+        return line._bank_exception_text() if line._bank_needs_person() else False
 
     # ------------------------------------------------------------------
     # API page -> statement
@@ -352,7 +339,7 @@ class IntegrationBackend(models.Model):
             raise UserError(_("This backend has no bank statement sync rule."))
         if not self.base_url:
             raise UserError(_("Set the bank API's base URL first."))
-        queued = self.sudo()._poll_bank_statement(rule.sudo())
+        queued = self.sudo()._bank_poll_bank_statement(rule.sudo())
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

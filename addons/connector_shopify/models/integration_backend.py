@@ -14,6 +14,9 @@ from odoo.addons.integration_core.exceptions import (
     PermanentError,
     TransientError,
 )
+from odoo.addons.integration_core.models.integration_backend import (
+    archive_backends_of_removed_connector,
+)
 from odoo.addons.integration_core.tools.http_client import RateLimiter
 from odoo.addons.integration_core.tools.signing import body_digest, verify_signature
 
@@ -67,7 +70,8 @@ class IntegrationBackend(models.Model):
     _inherit = "integration.backend"
 
     connector_type = fields.Selection(
-        selection_add=[("shopify", "Shopify")], ondelete={"shopify": "cascade"}
+        selection_add=[("shopify", "Shopify")],
+        ondelete={"shopify": archive_backends_of_removed_connector},
     )
     shopify_auth = fields.Selection(
         [
@@ -145,14 +149,10 @@ class IntegrationBackend(models.Model):
         "shopify.location", "backend_id", "Shopify locations"
     )
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("connector_type") == "shopify":
-                vals.setdefault("api_version", DEFAULT_API_VERSION)
-                # Shopify's REST bucket leaks 2 calls per second
-                vals.setdefault("rate_limit", 2.0)
-        return super().create(vals_list)
+    @api.model
+    def _shopify_backend_defaults(self):
+        # Shopify's REST bucket leaks 2 calls per second
+        return {"api_version": DEFAULT_API_VERSION, "rate_limit": 2.0}
 
     def write(self, vals):
         result = super().write(vals)
@@ -161,20 +161,10 @@ class IntegrationBackend(models.Model):
             self.env.registry.clear_cache()
         return result
 
-    @api.onchange("connector_type")
-    def _onchange_connector_type_shopify(self):
-        if self.connector_type == "shopify" and not self.api_version:
-            self.api_version = DEFAULT_API_VERSION
-
-    def _is_shopify(self):
-        return self.connector_type == "shopify"
-
     # ------------------------------------------------------------------
     # Sync rules
     # ------------------------------------------------------------------
-    def _default_sync_rules(self):
-        if not self._is_shopify():
-            return super()._default_sync_rules()
+    def _shopify_default_sync_rules(self):
         return [
             # Shopify owns orders and what customers type in on the web.
             {
@@ -221,19 +211,15 @@ class IntegrationBackend(models.Model):
     # ------------------------------------------------------------------
     # Webhook intake
     # ------------------------------------------------------------------
-    def _webhook_verify(self, headers, body):
-        if not self._is_shopify():
-            return super()._webhook_verify(headers, body)
+    def _shopify_webhook_verify(self, headers, body):
         return verify_signature(
             self._get_secret("webhook_secret"), body, headers.get(HMAC_HEADER)
         )
 
-    def _webhook_envelope(self, headers, body):
+    def _shopify_webhook_envelope(self, headers, body):
         """Topic as message type; orders keyed by id and ``updated_at`` (the
         key polling uses too), refunds by refund id; anything else by the
         webhook id, which Shopify keeps on retries."""
-        if not self._is_shopify():
-            return super()._webhook_envelope(headers, body)
         topic = headers.get("X-Shopify-Topic") or "unknown"
         webhook_id = headers.get("X-Shopify-Webhook-Id")
         envelope = {
@@ -345,17 +331,14 @@ class IntegrationBackend(models.Model):
         self._record_success()
         return token
 
-    def _secrets(self):
+    def _shopify_secrets(self):
         """Tokens obtained with client credentials are masked like the rest."""
-        secrets = super()._secrets()
-        if self.connector_type == "shopify":
-            with _tokens_lock:
-                secrets += [
-                    token
-                    for (dbname, backend_id, _client), (token, _exp) in _tokens.items()
-                    if dbname == self.env.cr.dbname and backend_id == self.id
-                ]
-        return secrets
+        with _tokens_lock:
+            return [
+                token
+                for (dbname, backend_id, _client), (token, _exp) in _tokens.items()
+                if dbname == self.env.cr.dbname and backend_id == self.id
+            ]
 
     def _shopify_client(self, refresh_token=False, graphql_call=False):
         """The HTTP client with the access token. Shopify limits REST calls
@@ -476,9 +459,7 @@ class IntegrationBackend(models.Model):
     # ------------------------------------------------------------------
     # Buttons
     # ------------------------------------------------------------------
-    def _test_connection(self):
-        if not self._is_shopify():
-            return super()._test_connection()
+    def _shopify_test_connection(self):
         if not self.base_url:
             raise UserError(_("Set the shop URL (https://<shop>.myshopify.com) first."))
         shop = self._shopify_graphql(
@@ -625,13 +606,11 @@ class IntegrationBackend(models.Model):
     # ------------------------------------------------------------------
     # Catch-up polling (REST, ``Link`` header pagination)
     # ------------------------------------------------------------------
-    def _poll_sale_order(self, rule):
+    def _shopify_poll_sale_order(self, rule):
         """Queue every order updated since the rule's watermark (minus the
         overlap) that neither a webhook nor an earlier poll brought in; the
         watermark moves to the newest ``updated_at`` seen."""
         self.ensure_one()
-        if not self._is_shopify():
-            return 0
         overlap = max(self.shopify_poll_overlap_minutes, 0)
         watermark = parse_datetime(rule.cursor) if rule.cursor else None
         if watermark is None:
@@ -710,14 +689,12 @@ class IntegrationBackend(models.Model):
     def _shopify_applied_versions(self, order_ids):
         """``{shopify order id: (updated_at, state digest)}`` of the orders
         applied in Odoo."""
-        bindings = self.env["integration.binding"].search(
-            [
-                ("backend_id", "=", self.id),
-                ("res_model", "=", "sale.order"),
-                ("external_id", "in", order_ids),
-            ]
+        bindings = (
+            self.env["integration.binding"]
+            ._bindings_by_external_id(self, "sale.order", order_ids)
+            .values()
         )
-        sales = self.env["sale.order"].browse(bindings.mapped("res_id")).exists()
+        sales = self.env["sale.order"].browse([b.res_id for b in bindings]).exists()
         digests = {sale.id: sale.shopify_digest for sale in sales}
         return {
             b.external_id: (b.external_updated_at, digests.get(b.res_id))

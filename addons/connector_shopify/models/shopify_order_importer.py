@@ -1,12 +1,9 @@
 import logging
 
-import psycopg2
-
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.integration_core.exceptions import (
-    ConcurrencyConflict,
     MappingError,
     SkipMessage,
     ValidationFailed,
@@ -73,31 +70,15 @@ class ShopifyOrderImporter(models.AbstractModel):
         )
         self._lock_order(backend, order["id"])
         Binding = self.env["integration.binding"]
-        binding = Binding.search(
-            [
-                ("backend_id", "=", backend.id),
-                ("res_model", "=", "sale.order"),
-                ("external_id", "=", str(order["id"])),
-            ],
-            limit=1,
-        )
+        binding = Binding._bindings_by_external_id(
+            backend, "sale.order", [order["id"]]
+        ).get(str(order["id"]))
         sale = binding._record() if binding else None
-        applied = binding.external_updated_at if binding else None
-        if sale and applied and order["updated_at"]:
-            if order["updated_at"] < applied:
-                raise SkipMessage(
-                    _(
-                        "Shopify order %(name)s: this version (%(version)s) is older "
-                        "than the one applied (%(applied)s); skipped.",
-                        name=order["name"],
-                        version=order["updated_at"],
-                        applied=applied,
-                    )
-                )
-            if (
-                order["updated_at"] == applied
-                and order["digest"] == sale.shopify_digest
-            ):
+        if sale:
+            same_version = backend._skip_if_stale(
+                binding, order["updated_at"], _("Shopify order %s", order["name"])
+            )
+            if same_version and order["digest"] == sale.shopify_digest:
                 raise SkipMessage(
                     _(
                         "Shopify order %(name)s: version %(version)s is already "
@@ -120,17 +101,14 @@ class ShopifyOrderImporter(models.AbstractModel):
         return sale
 
     def _lock_order(self, backend, order_id):
-        """One transaction at a time per Shopify order: another worker busy
-        with the same order makes this message wait and retry."""
-        self.env.cr.execute(
-            "SELECT pg_try_advisory_xact_lock(%s, %s)",
-            (backend.id, int(order_id) % 2147483647),
+        """One transaction at a time per Shopify order (its order and refund
+        messages): another worker busy with it makes this message retry."""
+        backend._advisory_lock(
+            "shopify.order",
+            order_id,
+            _("Shopify order %s is being processed by another job.", order_id),
+            retry_after=2,
         )
-        if not self.env.cr.fetchone()[0]:
-            raise ConcurrencyConflict(
-                _("Shopify order %s is being processed by another job.", order_id),
-                retry_after=2,
-            )
 
     # ------------------------------------------------------------------
     # Create / update
@@ -161,20 +139,12 @@ class ShopifyOrderImporter(models.AbstractModel):
         }
         if carrier:
             values["carrier_id"] = carrier.id
-        try:
-            with self.env.cr.savepoint():
-                sale = env["sale.order"].create(values)
-                self.env["integration.binding"]._bind(
-                    backend, sale, order["id"], external_updated_at=order["updated_at"]
-                )
-        except psycopg2.IntegrityError as exc:
-            # Another transaction bound this order meanwhile: retry, it will
-            # then be an update (or skipped).
-            raise ConcurrencyConflict(
-                _("Shopify order %s was imported concurrently.", order["name"]),
-                str(exc),
-                retry_after=2,
-            ) from exc
+        # Another transaction binding this order meanwhile fails the binding's
+        # unique key: the core retries the message once, as an update.
+        sale = env["sale.order"].create(values)
+        self.env["integration.binding"]._bind(
+            backend, sale, order["id"], external_updated_at=order["updated_at"]
+        )
         if order["note"]:
             sale.with_context(mail_notrack=True).message_post(
                 body=_("Shopify note: %s", order["note"])
@@ -341,64 +311,29 @@ class ShopifyOrderImporter(models.AbstractModel):
     # Partners
     # ------------------------------------------------------------------
     def _partners(self, backend, order):
-        """(customer, invoice address, delivery address): the addresses are
-        child contacts of the customer, found by address or created (both
-        in one go)."""
+        """(customer, invoice address, delivery address): the core's
+        resolver finds or creates the customer and its child addresses."""
         partner = self._customer(backend, order)
-        wanted = [
-            ("invoice", order["billing_address"]),
-            ("delivery", order["shipping_address"] or order["billing_address"]),
-        ]
-        found, to_create = {}, []
-        for kind, address in wanted:
-            if not address:
-                found[kind] = partner
-                continue
-            values = self._address_values(address)
-            key = self._address_key(values)
-            child = next(
+        shipping = order["shipping_address"] or order["billing_address"]
+        invoice, delivery = self.env["integration.partner.resolver"]._addresses(
+            partner,
+            [
                 (
-                    c
-                    for c in partner.child_ids
-                    if c.type == kind and self._address_key(c) == key
+                    "invoice",
+                    order["billing_address"]
+                    and self._address_values(order["billing_address"]),
                 ),
-                None,
-            )
-            if child:
-                found[kind] = child
-                continue
-            values.update(parent_id=partner.id, type=kind)
-            if not values.get("name"):
-                values["name"] = partner.name
-            to_create.append((kind, values))
-        if to_create:
-            children = (
-                self.env["res.partner"]
-                .with_context(**QUIET)
-                .create([values for _kind, values in to_create])
-            )
-            found.update(zip([kind for kind, _v in to_create], children))
-        return partner, found["invoice"], found["delivery"]
+                ("delivery", shipping and self._address_values(shipping)),
+            ],
+        )
+        return partner, invoice, delivery
 
     def _customer(self, backend, order):
-        """By binding of the Shopify customer, else by email, else created:
-        a returning customer never becomes a second partner."""
+        """By binding of the Shopify customer, else by email, else created
+        (the core's resolver): a returning customer never becomes a second
+        partner. Shopify's web data (name, email, phone) is written where the
+        partner sync rule lets Shopify write it."""
         customer = order["customer"]
-        Partner = self.env["res.partner"].with_context(**QUIET)
-        Binding = self.env["integration.binding"]
-        partner = Partner
-        if customer["id"]:
-            partner = Binding._find(backend, "res.partner", customer["id"])
-        if not partner and customer["email"]:
-            partner = Partner.search(
-                [
-                    ("email", "=ilike", customer["email"]),
-                    ("parent_id", "=", False),
-                    ("company_id", "in", (False, backend.company_id.id)),
-                ],
-                order="id",
-                limit=1,
-            )
         address = (
             customer["default_address"]
             or order["billing_address"]
@@ -410,37 +345,21 @@ class ShopifyOrderImporter(models.AbstractModel):
             or customer["email"]
             or _("Shopify customer %s", customer["id"] or order["name"])
         )
-        if partner:
-            self._update_customer(backend, partner, customer)
-        else:
-            values = {
-                "name": name,
-                "email": customer["email"] or False,
-                "phone": customer["phone"] or (address or {}).get("phone") or False,
-                "customer_rank": 1,
-            }
-            if address:
-                values.update(self._address_values(address, with_name=False))
-            partner = Partner.create(values)
-        if customer["id"] and not Binding._binding_of(backend, partner):
-            Binding._bind(backend, partner, customer["id"])
-        return partner
-
-    def _update_customer(self, backend, partner, customer):
-        """Shopify's web data (name, email, phone) where the partner sync
-        rule lets Shopify write them; unchanged values are not written."""
-        values = {
-            key: customer[key]
-            for key in ("name", "email", "phone")
-            if customer[key] and customer[key] != (partner[key] or "")
+        create_values = {
+            "name": name,
+            "email": customer["email"] or False,
+            "phone": customer["phone"] or (address or {}).get("phone") or False,
+            "customer_rank": 1,
         }
-        if not values:
-            return
-        try:
-            values = backend._check_writable("partner", "external", values)
-        except SkipMessage:
-            return
-        partner.with_context(**QUIET).write(values)
+        if address:
+            create_values.update(self._address_values(address, with_name=False))
+        return self.env["integration.partner.resolver"]._resolve(
+            backend,
+            customer["id"],
+            {key: customer[key] for key in ("name", "email", "phone") if customer[key]},
+            email=customer["email"],
+            create_values=create_values,
+        )
 
     def _address_values(self, address, with_name=True):
         Country = self.env["res.country"]
@@ -473,18 +392,6 @@ class ShopifyOrderImporter(models.AbstractModel):
     @tools.ormcache("code")
     def _country_id(self, code):
         return self.env["res.country"].search([("code", "=", code)], limit=1).id
-
-    @api.model
-    def _address_key(self, values):
-        def text(value):
-            if isinstance(value, models.BaseModel):
-                return value.id
-            return (value or "").strip().lower() if isinstance(value, str) else value
-
-        return tuple(
-            text(values[field])
-            for field in ("name", "street", "street2", "city", "zip", "country_id")
-        )
 
     # ------------------------------------------------------------------
     # Lines
@@ -616,25 +523,9 @@ class ShopifyOrderImporter(models.AbstractModel):
 
     def _bound_products(self, backend, skus):
         """``{sku: product}`` of the SKUs already bound, in one query."""
-        skus = [sku for sku in set(skus) if sku]
-        if not skus:
-            return {}
-        bindings = self.env["integration.binding"].search_read(
-            [
-                ("backend_id", "=", backend.id),
-                ("res_model", "=", "product.product"),
-                ("external_id", "in", skus),
-            ],
-            ["external_id", "res_id"],
+        return self.env["integration.binding"]._find_many(
+            backend, "product.product", skus
         )
-        products = (
-            self.env["product.product"].browse([b["res_id"] for b in bindings]).exists()
-        )
-        return {
-            b["external_id"]: products.browse(b["res_id"])
-            for b in bindings
-            if b["res_id"] in products.ids
-        }
 
     def _product(self, backend, line):
         """By SKU: binding, then internal reference, then value map; lines

@@ -4,10 +4,7 @@ import uuid
 
 from odoo import _, api, fields, models
 
-from odoo.addons.integration_core.exceptions import (
-    ConcurrencyConflict,
-    SkipMessage,
-)
+from odoo.addons.integration_core.exceptions import SkipMessage
 
 from ..tools import graphql
 from ..tools.pagination import next_page_url
@@ -90,14 +87,12 @@ class ShopifyStockExporter(models.AbstractModel):
     # ------------------------------------------------------------------
     @api.model
     def _export(self, backend, message, data):
-        self.env.cr.execute(
-            "SELECT pg_try_advisory_xact_lock(%s, %s)", (backend.id, 733)
+        backend._advisory_lock(
+            "shopify.stock_export",
+            "all",
+            _("%s: another stock export is running.", backend.name),
+            retry_after=10,
         )
-        if not self.env.cr.fetchone()[0]:
-            raise ConcurrencyConflict(
-                _("%s: another stock export is running.", backend.name),
-                retry_after=10,
-            )
         locations = backend.shopify_location_ids.filtered(
             lambda loc: loc.active and loc.export_stock and loc.warehouse_ids
         )

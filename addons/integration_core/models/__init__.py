@@ -5,4 +5,5 @@ from . import integration_message
 from . import integration_binding
 from . import integration_value_map
 from . import integration_document_mixin
+from . import integration_partner_resolver
 from . import res_partner

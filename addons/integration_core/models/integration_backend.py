@@ -8,7 +8,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import html_escape
 
-from ..exceptions import AuthenticationFailed, CircuitOpen, IntegrationError
+from ..exceptions import (
+    AuthenticationFailed,
+    CircuitOpen,
+    ConcurrencyConflict,
+    IntegrationError,
+    SkipMessage,
+)
 from ..tools.http_client import IntegrationHttpClient, shared_rate_limiter
 from ..tools.redaction import redact_text
 from ..tools.signing import SIGNATURE_HEADER, body_digest, verify_signature
@@ -20,11 +26,71 @@ MANAGER = "integration_core.group_integration_manager"
 SECRET_FIELDS = ("api_key", "api_secret", "webhook_secret")
 
 
+def archive_backends_of_removed_connector(backends):
+    """``ondelete`` of a connector type (``selection_add``): when its addon is
+    uninstalled, its backends become archived generic backends and keep
+    their messages, bindings, value maps and chatter (history is evidence;
+    a ``cascade`` would delete it all)."""
+    for backend in backends.with_context(active_test=False):
+        removed = backend.connector_type
+        backend.write({"connector_type": "generic", "active": False})
+        backend.message_post(
+            body=_(
+                "Archived: the %(connector)s connector was uninstalled. Its "
+                "messages and bindings are kept.",
+                connector=removed,
+            )
+        )
+
+
 class IntegrationBackend(models.Model):
     """One connection to one external system.
 
-    Connectors extend ``connector_type`` and override the ``_webhook_*``,
-    ``_default_sync_rules``, ``_test_connection`` and ``_poll_<object>`` hooks.
+    **The connector contract.** A connector is an addon that adds its type to
+    ``connector_type`` (``selection_add``, with ``ondelete`` set to
+    :func:`archive_backends_of_removed_connector` so that uninstalling it
+    keeps history) and implements, on this model, methods named
+    ``_<connector_type>_<hook>``. The core calls them through
+    :meth:`_dispatch` and falls back to its own ``_default_<hook>``; a
+    connector never asks "is this my type?", and every method of one
+    connector is found by its prefix. The hooks:
+
+    ``_<type>_webhook_verify(headers, body)`` -> bool
+        Is the raw request signed with this backend's webhook secret
+        (constant-time)? Default: ``X-Integration-Signature``, base64
+        HMAC-SHA256 of the body.
+    ``_<type>_webhook_envelope(headers, body)`` -> dict
+        What intake stores: ``message_type``, ``idempotency_key`` and
+        optionally ``external_id``, ``reference`` and ``correlation_id``. It
+        must never raise on a signed body (the body may be anything).
+        Default: the ``X-Integration-*`` headers.
+    ``_<type>_default_sync_rules()`` -> list of dicts
+        The sync rules a new backend gets. Default: none.
+    ``_<type>_backend_defaults()`` -> dict
+        Field defaults of a new backend of the type (API version, rate limit).
+    ``_<type>_test_connection()`` -> str
+        Call the remote, return a line for the user; raise IntegrationError.
+    ``_<type>_poll_<business_object>(rule)`` -> int
+        Scheduled pull for a sync rule; returns the messages queued.
+    ``_<type>_business_signals()`` -> list of ``{"label", "count"}``
+        What the overview shows the business about this backend.
+    ``_<type>_secrets()`` -> list of str
+        Secret values beyond the credential fields (tokens the remote
+        issued), masked in every log line.
+    Message handlers ``_<type>_handle_<what>(message, data)``
+        Named by the message types (data): processing calls them in the
+        backend's company; the name is checked when the type loads.
+    Re-check hooks ``_<type>_recheck_<what>(message, record)``
+        Handlers of *desk item* types (business exceptions on records that
+        are not exchanges): the generic *Retry* calls them; they return the
+        problem that remains, or False once it is solved.
+
+    Connectors use the core's mechanisms rather than their own: outbound
+    calls through :meth:`_call`, bindings (``integration.binding``), value
+    maps, :meth:`_advisory_lock`, :meth:`_skip_if_stale`,
+    :meth:`_resolve_partner`, desk items (``integration.message``
+    ``_desk_item_raise`` / ``_desk_item_resolve``) and the outbox for
+    exports.
     """
 
     _name = "integration.backend"
@@ -226,9 +292,12 @@ class IntegrationBackend(models.Model):
             )
 
     def _business_signals(self):
-        """Connectors return ``[{"label": "orders not yet released to the
-        warehouse", "count": 3}]`` for the overview; nothing by default."""
+        """``[{"label": "orders not yet released to the warehouse", "count":
+        3}]`` for the overview, as the connector counts them."""
         self.ensure_one()
+        return self._dispatch("business_signals")
+
+    def _default_business_signals(self):
         return []
 
     def _hourly_counts(self, since):
@@ -277,10 +346,25 @@ class IntegrationBackend(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        default_type = self._fields["connector_type"].default(self)
+        for vals in vals_list:
+            hook = self._hook_method(
+                vals.get("connector_type") or default_type, "backend_defaults"
+            )
+            if hook:
+                for field_name, value in hook().items():
+                    vals.setdefault(field_name, value)
         backends = super().create(vals_list)
         for backend in backends:
             backend._ensure_default_sync_rules()
         return backends
+
+    @api.onchange("connector_type")
+    def _onchange_connector_type(self):
+        hook = self._hook_method(self.connector_type, "backend_defaults")
+        for field_name, value in (hook() if hook else {}).items():
+            if not self[field_name] or field_name == "api_version":
+                self[field_name] = value
 
     def write(self, vals):
         if any(field in vals for field in SECRET_FIELDS + ("base_url",)):
@@ -293,15 +377,31 @@ class IntegrationBackend(models.Model):
         default.setdefault("name", _("%s (copy)", self.name))
         return super().copy_data(default)
 
-    def _default_sync_rules(self):
-        """Connectors return ``[{business_object, system_of_record, ...}]``."""
+    # ------------------------------------------------------------------
+    # The connector contract (see the class docstring)
+    # ------------------------------------------------------------------
+    @api.model
+    def _hook_method(self, connector_type, hook):
+        """The bound ``_<connector_type>_<hook>`` method, or None."""
+        method = getattr(self, f"_{connector_type}_{hook}", None)
+        return method if callable(method) else None
+
+    def _dispatch(self, hook, *args, **kwargs):
+        """Call this backend's connector hook, else the core's default."""
+        self.ensure_one()
+        method = self._hook_method(self.connector_type, hook) or getattr(
+            self, f"_default_{hook}"
+        )
+        return method(*args, **kwargs)
+
+    def _default_default_sync_rules(self):
         return []
 
     def _ensure_default_sync_rules(self):
         existing = set(self.sync_rule_ids.mapped("business_object"))
         to_create = [
             {**vals, "backend_id": self.id}
-            for vals in self._default_sync_rules()
+            for vals in self._dispatch("default_sync_rules")
             if vals["business_object"] not in existing
         ]
         if to_create:
@@ -319,19 +419,30 @@ class IntegrationBackend(models.Model):
         return value
 
     def _secrets(self):
-        return [self._get_secret(name) for name in SECRET_FIELDS]
+        """Every secret value to mask: the credential fields and what the
+        connector adds (``_<type>_secrets``, e.g. tokens it obtained)."""
+        self.ensure_one()
+        values = [self._get_secret(name) for name in SECRET_FIELDS]
+        hook = self._hook_method(self.connector_type, "secrets")
+        return values + (hook() if hook else [])
 
     # ------------------------------------------------------------------
-    # Webhook intake hooks (connectors override)
+    # Webhook intake (dispatched to the connector)
     # ------------------------------------------------------------------
     def _webhook_verify(self, headers, body):
         """True when the request is signed with this backend's webhook secret."""
-        self.ensure_one()
+        return self._dispatch("webhook_verify", headers, body)
+
+    def _webhook_envelope(self, headers, body):
+        """What intake needs to store a webhook (see the class docstring)."""
+        return self._dispatch("webhook_envelope", headers, body)
+
+    def _default_webhook_verify(self, headers, body):
         return verify_signature(
             self._get_secret("webhook_secret"), body, headers.get(SIGNATURE_HEADER)
         )
 
-    def _webhook_envelope(self, headers, body):
+    def _default_webhook_envelope(self, headers, body):
         """What intake needs to store a webhook, read from headers only.
 
         Returns a dict with ``message_type``, ``idempotency_key`` and optionally
@@ -379,6 +490,50 @@ class IntegrationBackend(models.Model):
         if not rule:
             return dict(values or {})
         return rule._writable_values(side, values)
+
+    # ------------------------------------------------------------------
+    # Helpers for connectors
+    # ------------------------------------------------------------------
+    def _advisory_lock(self, namespace, key, busy_message=None, retry_after=None):
+        """One transaction at a time per (backend, ``namespace``, ``key``):
+        e.g. ``("shopify.order", order_id)``. Held until the transaction
+        ends. When another transaction holds it, raises ConcurrencyConflict
+        (retried soon) with ``busy_message``, or returns False without one.
+
+        The lock id is a 64-bit hash of the names: no numbers to pick by
+        hand, and two connectors cannot collide on purpose.
+        """
+        self.ensure_one()
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+            (f"integration:{self.id}:{namespace}:{key}",),
+        )
+        if self.env.cr.fetchone()[0]:
+            return True
+        if busy_message is None:
+            return False
+        raise ConcurrencyConflict(busy_message, retry_after=retry_after)
+
+    def _skip_if_stale(self, binding, updated_at, what):
+        """The version guard: skip (``SkipMessage``) an update of ``what``
+        whose ``updated_at`` is older than the version ``binding`` last
+        applied, so that out-of-order deliveries cannot undo newer ones.
+        Returns True when it is the very version applied (the caller decides
+        whether its content differs), False when it is newer or unknown."""
+        applied = binding.external_updated_at if binding else None
+        if not (applied and updated_at):
+            return False
+        if updated_at < applied:
+            raise SkipMessage(
+                _(
+                    "%(what)s: this version (%(version)s) is older than the one "
+                    "applied (%(applied)s); skipped.",
+                    what=what,
+                    version=updated_at,
+                    applied=applied,
+                )
+            )
+        return updated_at == applied
 
     # ------------------------------------------------------------------
     # Outbound calls
@@ -481,7 +636,10 @@ class IntegrationBackend(models.Model):
     # Buttons
     # ------------------------------------------------------------------
     def _test_connection(self):
-        """Connectors call their API; returns a short text on success."""
+        """The connector calls its API; returns a short text on success."""
+        return self._dispatch("test_connection")
+
+    def _default_test_connection(self):
         if not self.base_url:
             raise UserError(_("Set the base URL first."))
         response = self._call("GET", "", message_type="connection.test", expected=None)
@@ -548,10 +706,10 @@ class IntegrationBackend(models.Model):
     # Polling
     # ------------------------------------------------------------------
     def _poll(self, rule):
-        """Run the connector's ``_poll_<business_object>(rule)``; returns
-        how many messages it queued. Connectors implement the hooks."""
+        """Run the connector's ``_<type>_poll_<business_object>(rule)``;
+        returns how many messages it queued (none without the hook)."""
         self.ensure_one()
-        handler = getattr(self, f"_poll_{rule.business_object}", None)
+        handler = self._hook_method(self.connector_type, f"poll_{rule.business_object}")
         if handler is None:
             _logger.debug("%s has no poller for %s", self.name, rule.business_object)
             return 0
@@ -565,33 +723,21 @@ class IntegrationBackend(models.Model):
         email, phone, street, city, zip, country}``; found by binding, then by
         email, so that a returning contact never becomes a second partner."""
         self.ensure_one()
-        Binding = self.env["integration.binding"]
-        partner = Binding._find(self, "res.partner", data["id"])
-        if not partner and data.get("email"):
-            partner = self.env["res.partner"].search(
-                [("email", "=ilike", data["email"]), ("parent_id", "=", False)],
-                limit=1,
-            )
         values = {
             key: data[key]
             for key in ("name", "email", "phone", "street", "city", "zip")
             if key in data
         }
         if data.get("country"):
-            values["country_id"] = self.env["integration.value.map"]._lookup(
+            country = self.env["integration.value.map"]._lookup(
                 self, "country", data["country"], default=True
             ) or self.env["res.country"].search(
                 [("code", "=", data["country"].upper())], limit=1
             )
-            values["country_id"] = values["country_id"].id or False
-        if partner:
-            partner.write(self._check_writable("partner", "external", values))
-        else:
-            self._check_flow("partner", "import")
-            partner = self.env["res.partner"].create(values)
-        if not Binding._binding_of(self, partner):
-            Binding._bind(self, partner, data["id"])
-        return partner
+            values["country_id"] = country.id or False
+        return self.env["integration.partner.resolver"]._resolve(
+            self, data["id"], values, email=data.get("email"), strict=True
+        )
 
     def _demo_generate_traffic(self):
         """Demo data: a few contact deliveries, processed at once, so that a

@@ -74,6 +74,36 @@ class IntegrationBinding(models.Model):
         return (binding and binding._record()) or self.env[model]
 
     @api.model
+    def _bindings_by_external_id(self, backend, model, external_ids):
+        """``{external id: binding}`` of many external ids, in one query."""
+        external_ids = list({str(e) for e in external_ids if e not in (None, "")})
+        if not external_ids:
+            return {}
+        return {
+            binding.external_id: binding
+            for binding in self.search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("res_model", "=", model),
+                    ("external_id", "in", external_ids),
+                ]
+            )
+        }
+
+    @api.model
+    def _find_many(self, backend, model, external_ids):
+        """``{external id: record}`` of the external ids bound to existing
+        records, in three queries whatever their number."""
+        bindings = self._bindings_by_external_id(backend, model, external_ids)
+        records = self.env[model].browse([b.res_id for b in bindings.values()])
+        existing = set(records.exists().ids)
+        return {
+            external_id: records.browse(binding.res_id)
+            for external_id, binding in bindings.items()
+            if binding.res_id in existing
+        }
+
+    @api.model
     def _binding_of(self, backend, record):
         return self.search(
             [

@@ -382,6 +382,108 @@ class IntegrationMessage(models.Model):
         )
 
     # ------------------------------------------------------------------
+    # Desk items: business exceptions on records that are not exchanges
+    # ------------------------------------------------------------------
+    @api.model
+    def _desk_item_key(self, record, key=None):
+        return key or f"{record._name},{record.id}"
+
+    @api.model
+    def _desk_item_find(self, backend, kind, records, key_of=None):
+        """``{key: message}`` of the desk items of ``kind`` on ``records``."""
+        keys = [self._desk_item_key(r, key_of and key_of(r)) for r in records]
+        return {
+            message.idempotency_key: message
+            for message in self.sudo().search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("direction", "=", "in"),
+                    ("message_type", "=", kind),
+                    ("idempotency_key", "in", keys),
+                ]
+            )
+        }
+
+    @api.model
+    def _desk_item_raise(
+        self, backend, kind, record, problem, key=None, payload=None, name=None
+    ):
+        """Put ``record`` on the desk: the item of ``kind`` (a message type
+        with *Desk item* set, whose handler is the re-check hook) says
+        ``problem`` (first line = the one-line problem). One item per record
+        and kind: raising again refreshes it; an item a person ignored stays
+        ignored. Returns the item."""
+        record.ensure_one()
+        key = self._desk_item_key(record, key)
+        item = self._desk_item_find(backend, kind, record, lambda r: key).get(key)
+        if item and (
+            item.state == "ignored"
+            or (item.state == "done" and item.business_exception == problem)
+        ):
+            return item
+        if not item:
+            item, _created = self.sudo()._intake(
+                backend,
+                kind,
+                key,
+                payload
+                or json.dumps({"model": record._name, "id": record.id}).encode(),
+                external_id=name or record.display_name,
+                correlation_id=record["integration_correlation_id"]
+                if "integration_correlation_id" in record._fields
+                else None,
+                enqueue=False,
+            )
+        item.sudo()._mark_done({"records": record, "business_exception": problem})
+        return item
+
+    @api.model
+    def _desk_item_resolve(self, backend, kind, records, key_of=None, note=None):
+        """Close the open desk items of ``kind`` on ``records`` (solved)."""
+        items = self._desk_item_find(backend, kind, records, key_of)
+        for record in records:
+            item = items.get(self._desk_item_key(record, key_of and key_of(record)))
+            if item and item.state == "done" and item.business_exception:
+                item.sudo()._mark_done({"records": record})
+                item.message_post(body=note or _("Solved: %s", record.display_name))
+
+    def _desk_item_recheck(self):
+        """Run the item's re-check hook (the type's handler) with the rights of
+        the user who asked; returns the remaining problem or False."""
+        self.ensure_one()
+        backend = self.backend_id.with_env(self.env)
+        backend = backend.with_company(backend.company_id)
+        record = self._related_record()
+        if record is None:
+            return False
+        hook = getattr(backend, self.message_type_id.handler)
+        return hook(self, record.with_env(backend.env)) or False
+
+    def _retry_desk_items(self):
+        """Generic *Retry* of desk items: re-check now, then keep the item
+        open with what remains or close it."""
+        for item in self:
+            problem = item._desk_item_recheck()
+            record = item._related_record()
+            if problem and record is not None:
+                self._desk_item_raise(
+                    item.backend_id,
+                    item.message_type,
+                    record,
+                    problem,
+                    key=item.idempotency_key,
+                )
+                item.message_post(
+                    body=_("Checked again by %s: still open.", self.env.user.name)
+                )
+            else:
+                if item.business_exception:
+                    item.sudo()._mark_done({"records": record})
+                item.message_post(
+                    body=_("Checked again by %s: solved.", self.env.user.name)
+                )
+
+    # ------------------------------------------------------------------
     # Jobs
     # ------------------------------------------------------------------
     def _enqueue(self, eta=None):
@@ -511,32 +613,53 @@ class IntegrationMessage(models.Model):
     def _close_batched_jobs(self, messages, job_of_message):
         """Close the still-pending jobs of messages this batch processed: done,
         or, for a message that waits for a retry, pending with the retry's
-        time (its retry found this very job by identity key).
+        time (its retry found this very job by identity key). Written through
+        queue_job's model, in this transaction: message and job commit or
+        roll back together.
 
         The runner may have dispatched some of these jobs since this
         transaction's snapshot: such a job is left as it is (it runs, finds
         its message handled, and does nothing), never the cause of a rollback.
         """
+        Job = (
+            self.env["queue.job"]
+            .sudo()
+            .with_context(tracking_disable=True, mail_notrack=True)
+        )
         retrying = messages.filtered(lambda m: m.state == "failed" and m.next_retry_at)
         for message in retrying:
-            self._rows_if_free(
-                "UPDATE queue_job SET eta = %s, date_started = NULL "
-                "WHERE id = %s AND state = 'pending' RETURNING id",
-                [message.next_retry_at, job_of_message[message.id]],
+            self._write_if_free(
+                Job.browse(job_of_message[message.id]),
+                {"eta": message.next_retry_at, "date_started": False},
             )
-        close = (
-            "UPDATE queue_job SET state = 'done', result = %s, "
-            "date_started = now() at time zone 'UTC', "
-            "date_done = now() at time zone 'UTC' "
-            "WHERE id IN %s AND state = 'pending' RETURNING id"
-        )
-        result = f"Processed in a batch by job {self.env.context.get('job_uuid')}"
-        job_ids = tuple(job_of_message[m.id] for m in messages - retrying)
-        if job_ids and self._rows_if_free(close, [result, job_ids]) is None:
+        now = fields.Datetime.now()
+        done = {
+            "state": "done",
+            "result": f"Processed in a batch by job {self.env.context.get('job_uuid')}",
+            "date_started": now,
+            "date_done": now,
+            "exc_info": False,
+        }
+        jobs = Job.browse([job_of_message[m.id] for m in messages - retrying])
+        if jobs and not self._write_if_free(jobs, done):
             # one by one, so that only the jobs the runner took stay open
-            for job_id in job_ids:
-                self._rows_if_free(close, [result, (job_id,)])
-        self.env["queue.job"].invalidate_model()
+            for job in jobs:
+                self._write_if_free(job, done)
+
+    def _write_if_free(self, jobs, values):
+        """Write pending ``jobs`` in a savepoint; False when one of them is
+        locked or changed by another transaction (the runner took it)."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                pending = jobs.filtered(lambda job: job.state == "pending")
+                pending.write(values)
+                pending.flush_recordset()
+                return True
+        except OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            jobs.invalidate_recordset()
+            return False
 
     def _process(self):
         self.ensure_one()
@@ -625,19 +748,25 @@ class IntegrationMessage(models.Model):
                 ),
                 violations,
             )
+        if message_type.is_desk_item:
+            problem = self._desk_item_recheck()
+            return {"records": self._related_record(), "business_exception": problem}
         # (state "validated" is not written here: within this transaction
         # nobody could see it, and the hot path saves the UPDATE)
         backend._check_flow(
             message_type.business_object,
             "import" if self.direction == "in" else "export",
         )
-        handler = getattr(backend, message_type.handler or "", None)
+        handler = getattr(
+            backend.with_company(backend.company_id), message_type.handler or "", None
+        )
         if not callable(handler):
             raise PermanentError(
                 _("No handler for message type %s.", message_type.code),
                 f"integration.backend has no method {message_type.handler!r}",
             )
-        return handler(self, data)
+        # handlers run in the backend's company: what they create is its own
+        return handler(self.with_company(backend.company_id), data)
 
     def _payload_bytes(self):
         if self.payload_encoding == "base64":
@@ -837,7 +966,18 @@ class IntegrationMessage(models.Model):
     # Desk actions
     # ------------------------------------------------------------------
     def action_retry(self):
-        retryable = self.filtered(
+        desk_items = self.filtered(
+            lambda m: (
+                m.message_type_id.is_desk_item
+                and m.state == "done"
+                and m.business_exception
+            )
+        )
+        if desk_items:
+            desk_items._retry_desk_items()
+            if desk_items == self:
+                return True
+        retryable = (self - desk_items).filtered(
             lambda m: (
                 m.state in ("failed", "dead") + OPEN_STATES
                 or (m.state == "done" and m.business_exception)
@@ -968,7 +1108,10 @@ class IntegrationMessage(models.Model):
 
         A live worker holds the message row locked, so ``SKIP LOCKED`` leaves
         it alone; the job itself re-checks the state under the same lock, so
-        a message is processed once even if two jobs meet.
+        a message is processed once even if two jobs meet. The message's own
+        job is requeued when it still exists (queue_job's runner also
+        requeues jobs of killed workers from its lock table): no job is left
+        failed or started for a message that then ends done.
         """
         threshold = fields.Datetime.now() - timedelta(minutes=stuck_minutes)
         self.env.flush_all()
@@ -996,13 +1139,13 @@ class IntegrationMessage(models.Model):
             .search(
                 [
                     ("uuid", "in", [u for u in stuck.mapped("job_uuid") if u]),
-                    ("state", "=", "started"),
+                    ("state", "in", ("started", "failed")),
                 ]
             )
         )
-        stale_jobs.write({"state": "failed", "exc_info": "Rescued by integration"})
+        stale_jobs.requeue()
         stuck.write({"state": "received", "processing_started_at": False})
-        stuck._enqueue()
+        stuck.filtered(lambda m: m.job_uuid not in stale_jobs.mapped("uuid"))._enqueue()
         for message in stuck:
             message.message_post(
                 body=_("Rescued: processing was interrupted; queued again.")
@@ -1046,31 +1189,3 @@ class IntegrationMessage(models.Model):
             ]
         )
         return purged
-
-    @api.model
-    def _cron_vacuum_jobs(self, days=None, batch=5000):
-        """Delete finished integration jobs so that the job list stays fast."""
-        days = days or int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("integration_core.job_retention_days", 7)
-        )
-        deleted = 0
-        self.env["queue.job"].flush_model()
-        while True:
-            self.env.cr.execute(
-                """
-                DELETE FROM queue_job WHERE id IN (
-                    SELECT id FROM queue_job
-                     WHERE channel LIKE 'root.integration%%'
-                       AND state IN ('done', 'cancelled')
-                       AND coalesce(date_done, date_cancelled, date_created) < %s
-                     LIMIT %s)
-                """,
-                (fields.Datetime.now() - timedelta(days=days), batch),
-            )
-            deleted += self.env.cr.rowcount
-            if self.env.cr.rowcount < batch:
-                break
-        self.env["queue.job"].invalidate_model()
-        return deleted

@@ -36,7 +36,15 @@ class IntegrationMessageType(models.Model):
         default="other",
     )
     handler = fields.Char(
-        help="Method of integration.backend called as handler(message, data)."
+        help="Method of integration.backend called as handler(message, data) "
+        "(for desk items: the re-check hook, handler(message, record)); its "
+        "name starts with _<connector type>_."
+    )
+    is_desk_item = fields.Boolean(
+        "Desk item",
+        help="Not an exchange: a business exception raised on a record (a bank "
+        "line to review, a stock difference). Retry runs the handler as its "
+        "re-check.",
     )
     json_schema = fields.Text(
         "JSON Schema", help="Checked when the message is processed."
@@ -56,6 +64,37 @@ class IntegrationMessageType(models.Model):
             "A message type code is unique per connector and direction.",
         )
     ]
+
+    @api.constrains("handler", "connector_type")
+    def _check_handler(self):
+        """A handler is a method of ``integration.backend`` that belongs to
+        the type's connector (``_<connector_type>_...``): a typo or another
+        connector's method is refused when the data loads, not when the
+        first message fails."""
+        Backend = self.env["integration.backend"]
+        for message_type in self.filtered("handler"):
+            prefix = f"_{message_type.connector_type}_"
+            if not message_type.handler.startswith(prefix):
+                raise ValidationError(
+                    _(
+                        "Message type %(type)s: handler %(handler)s is not a "
+                        "method of the %(connector)s connector (its name must "
+                        "start with %(prefix)s).",
+                        type=message_type.code,
+                        handler=message_type.handler,
+                        connector=message_type.connector_type,
+                        prefix=prefix,
+                    )
+                )
+            if not callable(getattr(Backend, message_type.handler, None)):
+                raise ValidationError(
+                    _(
+                        "Message type %(type)s: integration.backend has no "
+                        "method %(handler)s.",
+                        type=message_type.code,
+                        handler=message_type.handler,
+                    )
+                )
 
     @api.constrains("json_schema")
     def _check_json_schema(self):

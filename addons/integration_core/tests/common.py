@@ -46,7 +46,7 @@ def make_backend(env, **values):
 def make_message_type(
     env,
     code="partner.upsert",
-    handler="_test_handle_partner",
+    handler="_generic_test_handle_partner",
     schema=ECHO_SCHEMA,
     business_object="partner",
     **values,
@@ -134,14 +134,18 @@ class IntegrationCaseMixin:
 
     @classmethod
     def setup_integration(cls):
-        cls.backend = make_backend(cls.env)
-        cls.message_type = make_message_type(cls.env)
         backend_class = type(cls.env["integration.backend"])
+        # the handler exists before its message type is checked
         cls.startClassPatcher(
             patch.object(
-                backend_class, "_test_handle_partner", handle_partner, create=True
+                backend_class,
+                "_generic_test_handle_partner",
+                handle_partner,
+                create=True,
             )
         )
+        cls.backend = make_backend(cls.env)
+        cls.message_type = make_message_type(cls.env)
 
     def intake(
         self, data, key=None, backend=None, message_type="partner.upsert", raw=None

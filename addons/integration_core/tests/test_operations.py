@@ -32,10 +32,15 @@ class TestOperations(IntegrationCase):
             pass
         message, _c = self.intake({"id": 73, "name": "Job"})
         job = self.env["queue.job"].search([("uuid", "=", message.job_uuid)])
-        job.write(
-            {"state": "done", "date_done": fields.Datetime.now() - timedelta(days=30)}
+        channel = self.env["queue.job.channel"].search(
+            [("complete_name", "=", job.channel)]
         )
-        self.assertGreaterEqual(self.env["integration.message"]._cron_vacuum_jobs(), 1)
+        self.assertEqual(channel.removal_interval, 7)
+        job.write(
+            {"state": "done", "date_done": fields.Datetime.now() - timedelta(days=8)}
+        )
+        # queue_job's own autovacuum, by the channel's removal interval
+        self.env["queue.job"].autovacuum()
         self.assertFalse(job.exists())
 
     def test_overview_figures(self):

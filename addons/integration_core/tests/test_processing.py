@@ -8,6 +8,8 @@ from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.job import Job
+
 from .common import IntegrationCase, trapped_jobs
 
 
@@ -139,14 +141,16 @@ class TestProcessing(IntegrationCase):
 
     def test_failed_work_is_rolled_back(self):
         backend_class = type(self.env["integration.backend"])
-        original = backend_class._test_handle_partner
+        original = backend_class._generic_test_handle_partner
 
         def half_then_fail(backend, message, data):
             backend.env["res.partner"].create({"name": "half made"})
             return original(backend, message, {**data, "name": "business"})
 
         message, _c = self.intake({"id": 15, "name": "x"})
-        with patch.object(backend_class, "_test_handle_partner", half_then_fail):
+        with patch.object(
+            backend_class, "_generic_test_handle_partner", half_then_fail
+        ):
             self.process(message)
         self.assertEqual(message.state, "failed")
         self.assertFalse(self.env["res.partner"].search([("name", "=", "half made")]))
@@ -177,7 +181,7 @@ class TestProcessing(IntegrationCase):
             )
 
         message, _c = self.intake({"id": 17, "name": "x"})
-        with patch.object(backend_class, "_test_handle_partner", bind_the_same):
+        with patch.object(backend_class, "_generic_test_handle_partner", bind_the_same):
             with trapped_jobs():
                 self.process(message)
         self.assertEqual(
@@ -252,10 +256,15 @@ class TestProcessing(IntegrationCase):
         )
         message.invalidate_recordset()
         Message = self.env["integration.message"]
+        job = self.env["queue.job"].sudo().search([("uuid", "=", message.job_uuid)])
         with trapped_jobs() as trap:
             self.assertEqual(Message._cron_rescue_stuck(), 1)
             self.assertEqual(message.state, "received")
-            self.perform_jobs(trap)
+            # its own job is requeued: none is left failed or started
+            self.assertEqual(job.state, "pending")
+            self.assertEqual(message.job_uuid, job.uuid)
+            self.assertFalse(trap.enqueued_jobs, "no second job")
+            Job.load(self.env, job.uuid).perform()  # the runner runs it
             self.assertEqual(message.state, "done")
             # a second rescue run and a late duplicate job change nothing
             self.assertEqual(Message._cron_rescue_stuck(), 0)

@@ -72,7 +72,7 @@ class TestSyncRules(IntegrationCase):
             rule.cursor = "page-2"
             return 3
 
-        backend_class._poll_partner = poll_partner
+        backend_class._generic_poll_partner = poll_partner
         try:
             with trapped_jobs() as trap:
                 self.assertEqual(
@@ -93,4 +93,4 @@ class TestSyncRules(IntegrationCase):
             self.assertEqual(rule._poll_job(), "Not polled: the flow is off.")
             self.assertEqual(polled, [rule.id])
         finally:
-            del backend_class._poll_partner
+            del backend_class._generic_poll_partner
