@@ -91,7 +91,10 @@ class IntegrationCallLog(models.Model):
     ):
         """Log one call (one INSERT), credentials masked with the backend's
         secrets. ``error`` (an ``IntegrationError``) makes it an error; the
-        ``response``, when there is one, gives status and body."""
+        ``response``, when there is one, gives status and body. The message is
+        the one being processed (``tools.correlation.processing_scope``, set by
+        ``integration.message._process``), or ``integration_message_id`` in
+        the context for a caller outside processing."""
         backend.ensure_one()
         secrets = backend._secrets()
         scope = current_scope()
@@ -126,7 +129,7 @@ class IntegrationCallLog(models.Model):
                 vals["response_summary"] = _summary(error.detail, secrets)
         log = self.sudo().create(vals)
         if scope is not None:
-            scope.call_logs.append(vals)
+            scope.call_logs.append(dict(vals))
         return log
 
     @api.model
