@@ -90,11 +90,11 @@ def prepare(registry, shop_url):
 
 
 def message_states(registry, backend_id):
-    """``(state, count, duplicates)`` of the backend's messages (no call logs)."""
+    """``(state, count, duplicates)`` of the backend's messages."""
     return query(
         registry,
         "SELECT state, count(*), sum(duplicate_count) FROM integration_message "
-        "WHERE backend_id = %s AND NOT is_call_log GROUP BY state",
+        "WHERE backend_id = %s GROUP BY state",
         [backend_id],
     )
 

@@ -2,7 +2,7 @@
     "name": "Integration Core",
     "summary": "Backends, sync rules, an idempotent message queue, webhook intake, "
     "jobs, crons and the exception desk for in-ERP integrations",
-    "version": "17.0.1.0.0",
+    "version": "17.0.1.1.0",
     "category": "Integration",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",
@@ -19,6 +19,7 @@
         "views/integration_backend_views.xml",
         "views/integration_sync_rule_views.xml",
         "views/integration_message_views.xml",
+        "views/integration_call_log_views.xml",
         "views/integration_message_type_views.xml",
         "views/integration_binding_views.xml",
         "views/integration_value_map_views.xml",

@@ -290,9 +290,8 @@ class IntegrationBackend(models.Model):
             )
         client = self._http_client()
         path = "admin/oauth/access_token"
-        outbound = self.env["integration.message"]._log_outbound(
-            self, "shopify.token", "POST", client.url(path)
-        )
+        CallLog = self.env["integration.call.log"]
+        response = None
         started = time.monotonic()
         try:
             response = client.request(
@@ -310,22 +309,47 @@ class IntegrationBackend(models.Model):
                 _("%s: the token endpoint answered no JSON.", self.name)
             )
             self._record_failure(error)
-            outbound._outbound_result(error=error)
+            CallLog._log_call(
+                self,
+                "shopify.token",
+                "POST",
+                client.url(path),
+                response=response,
+                error=error,
+                elapsed=time.monotonic() - started,
+            )
             raise error from exc
         except IntegrationError as exc:
             self._record_failure(exc, auth=isinstance(exc, AuthenticationFailed))
-            outbound._outbound_result(error=exc)
+            CallLog._log_call(
+                self,
+                "shopify.token",
+                "POST",
+                client.url(path),
+                error=exc,
+                elapsed=time.monotonic() - started,
+            )
             raise
         token = answer.get("access_token")
         if token:
             lifetime = max(int(answer.get("expires_in") or 3600) - 60, 5)
             with _tokens_lock:
                 _tokens[key] = (token, time.monotonic() + lifetime)
-        outbound._outbound_result(response=response, elapsed=time.monotonic() - started)
-        if not token:
-            error = PermanentError(
-                _("%s: Shopify answered no access token.", self.name)
-            )
+        error = (
+            None
+            if token
+            else PermanentError(_("%s: Shopify answered no access token.", self.name))
+        )
+        CallLog._log_call(
+            self,
+            "shopify.token",
+            "POST",
+            client.url(path),
+            response=response,
+            error=error,
+            elapsed=time.monotonic() - started,
+        )
+        if error:
             self._record_failure(error)
             raise error
         self._record_success()

@@ -122,7 +122,7 @@ class ShopifyMixin:
     # -- helpers -------------------------------------------------------------
     def messages(self, **domain):
         return self.env["integration.message"].search(
-            [("backend_id", "=", self.backend.id), ("is_call_log", "=", False)]
+            [("backend_id", "=", self.backend.id)]
             + [(k, "=", v) for k, v in domain.items()],
             order="id",
         )

@@ -34,9 +34,8 @@ class TestShopifyBackend(ShopifyCase):
         self.assertIn("2026-07", text)
         action = self.backend.action_test_connection()
         self.assertEqual(action["params"]["type"], "success")
-        call = self.env["integration.message"].search(
-            [("backend_id", "=", self.backend.id), ("is_call_log", "=", True)],
-            limit=1,
+        call = self.env["integration.call.log"].search(
+            [("backend_id", "=", self.backend.id)], limit=1
         )
         self.assertEqual(call.http_status, 200)
         self.assertIn("/admin/api/2026-07/graphql.json", call.request_summary)
@@ -48,10 +47,22 @@ class TestShopifyBackend(ShopifyCase):
         self.assertEqual(action["params"]["type"], "danger")
         self.assertEqual(self.backend.auth_failures, 1)
         self.assertEqual(self.backend.health, "degraded")
-        logs = self.env["integration.message"].search(
+        logs = self.env["integration.call.log"].search(
             [("backend_id", "=", self.backend.id)]
         )
-        for text in logs.mapped("request_summary") + logs.mapped("response_summary"):
+        self.assertTrue(logs)
+        for text in (
+            logs.mapped("url")
+            + logs.mapped("request_summary")
+            + logs.mapped("response_summary")
+            + logs.mapped("error_message")
+        ):
+            self.assertNotIn("shpat_wrong_token", text or "")
+        for text in (
+            self.env["integration.message"]
+            .search([("backend_id", "=", self.backend.id)])
+            .mapped("error_detail")
+        ):
             self.assertNotIn("shpat_wrong_token", text or "")
 
     def test_client_credentials_token_is_fetched_and_renewed(self):
@@ -68,8 +79,8 @@ class TestShopifyBackend(ShopifyCase):
         self.shop.expire_tokens()
         # the cached token is refused once, renewed, and the call goes through
         self.assertIn("demo", backend._test_connection())
-        token_calls = self.env["integration.message"].search(
-            [("backend_id", "=", backend.id), ("message_type", "=", "shopify.token")]
+        token_calls = self.env["integration.call.log"].search(
+            [("backend_id", "=", backend.id), ("call_type", "=", "shopify.token")]
         )
         self.assertEqual(len(token_calls), 2)
         for text in token_calls.mapped("response_summary"):

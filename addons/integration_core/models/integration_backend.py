@@ -163,6 +163,11 @@ class IntegrationBackend(models.Model):
         help="Payloads of finished messages are purged after this many days; "
         "the message itself is kept.",
     )
+    call_log_retention_days = fields.Integer(
+        "Keep call logs (days)",
+        default=7,
+        help="Outbound call logs older than this are deleted; 0 keeps them.",
+    )
     sla_hours = fields.Integer(
         "Exception SLA (hours)",
         default=24,
@@ -198,6 +203,7 @@ class IntegrationBackend(models.Model):
     count_dead = fields.Integer(compute="_compute_dashboard")
     count_done = fields.Integer("Done (24h)", compute="_compute_dashboard")
     count_exceptions = fields.Integer(compute="_compute_dashboard")
+    call_log_count = fields.Integer("Calls", compute="_compute_call_log_count")
     oldest_exception_at = fields.Datetime(compute="_compute_dashboard")
     throughput_chart = fields.Html(
         "Messages per hour (24h)", compute="_compute_dashboard", sanitize=False
@@ -277,6 +283,16 @@ class IntegrationBackend(models.Model):
             backend.count_exceptions = count
             backend.oldest_exception_at = oldest
             backend.throughput_chart = self._bar_chart(hourly.get(backend.id, {}))
+
+    def _compute_call_log_count(self):
+        counts = {
+            row["backend_id"][0]: row["backend_id_count"]
+            for row in self.env["integration.call.log"].read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["backend_id"]
+            )
+        }
+        for backend in self:
+            backend.call_log_count = counts.get(backend.id, 0)
 
     def _compute_business_signals(self):
         for backend in self:
@@ -554,8 +570,18 @@ class IntegrationBackend(models.Model):
         options.update(overrides)
         return IntegrationHttpClient(self.base_url, **options)
 
-    def _call(self, method, path, *, client=None, message_type="http.call", **kwargs):
-        """One outbound exchange, logged as an outbound message.
+    def _call(
+        self,
+        method,
+        path,
+        *,
+        client=None,
+        call_type=None,
+        message_type=None,
+        **kwargs,
+    ):
+        """One outbound exchange, logged in ``integration.call.log`` (never as
+        a message) under ``call_type`` (``message_type`` is its older name).
 
         Stops at once while the circuit is open; counts authentication
         failures; records health. Returns the ``requests`` response.
@@ -569,21 +595,31 @@ class IntegrationBackend(models.Model):
                     backend=self.name,
                 )
             )
+        call_type = call_type or message_type or "http.call"
         client = client or self._http_client()
-        Message = self.env["integration.message"]
-        outbound = Message._log_outbound(self, message_type, method, client.url(path))
+        CallLog = self.env["integration.call.log"]
         started = time.monotonic()
         try:
             response = client.request(method, path, **kwargs)
-        except AuthenticationFailed as exc:
-            self._record_failure(exc, auth=True)
-            outbound._outbound_result(error=exc)
-            raise
         except IntegrationError as exc:
-            self._record_failure(exc)
-            outbound._outbound_result(error=exc)
+            self._record_failure(exc, auth=isinstance(exc, AuthenticationFailed))
+            CallLog._log_call(
+                self,
+                call_type,
+                method,
+                client.url(path),
+                error=exc,
+                elapsed=time.monotonic() - started,
+            )
             raise
-        outbound._outbound_result(response=response, elapsed=time.monotonic() - started)
+        CallLog._log_call(
+            self,
+            call_type,
+            method,
+            client.url(path),
+            response=response,
+            elapsed=time.monotonic() - started,
+        )
         self._record_success()
         return response
 
@@ -642,7 +678,7 @@ class IntegrationBackend(models.Model):
     def _default_test_connection(self):
         if not self.base_url:
             raise UserError(_("Set the base URL first."))
-        response = self._call("GET", "", message_type="connection.test", expected=None)
+        response = self._call("GET", "", call_type="connection.test", expected=None)
         return _(
             "HTTP %(status)s from %(url)s",
             status=response.status_code,
@@ -682,6 +718,14 @@ class IntegrationBackend(models.Model):
         )
         action["domain"] = [("backend_id", "in", self.ids)] + domain
         action["name"] = name
+        action["context"] = {}
+        return action
+
+    def action_view_call_logs(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "integration_core.action_integration_call_log"
+        )
+        action["domain"] = [("backend_id", "in", self.ids)]
         action["context"] = {}
         return action
 

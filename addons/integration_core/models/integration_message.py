@@ -3,7 +3,6 @@ import contextlib
 import json
 import logging
 import traceback
-import uuid
 from datetime import timedelta
 
 from psycopg2 import IntegrityError, OperationalError, errorcodes
@@ -30,8 +29,8 @@ from ..exceptions import (
 from ..tools.backoff import retry_delay
 from ..tools.correlation import (
     correlation_context,
-    current_correlation_id,
     new_correlation_id,
+    processing_scope,
 )
 from ..tools.redaction import redact_headers, redact_text
 from ..tools.schema import schema_violations
@@ -151,9 +150,6 @@ class IntegrationMessage(models.Model):
     needs_attention = fields.Boolean(
         compute="_compute_needs_attention", store=True, index=True
     )
-    is_call_log = fields.Boolean(
-        readonly=True, help="A single outbound HTTP call logged for the record."
-    )
     assignee_id = fields.Many2one("res.users", "Assigned to", tracking=True, index=True)
 
     res_model = fields.Char("Related model", readonly=True, index=True)
@@ -166,10 +162,10 @@ class IntegrationMessage(models.Model):
         "Older than SLA", compute="_compute_age", search="_search_over_sla"
     )
 
-    request_summary = fields.Text(readonly=True)
-    response_summary = fields.Text(readonly=True)
-    http_status = fields.Integer(readonly=True)
-    duration_ms = fields.Integer("Duration (ms)", readonly=True)
+    call_log_ids = fields.One2many(
+        "integration.call.log", "message_id", "Outbound calls", readonly=True
+    )
+    call_log_count = fields.Integer("Calls", compute="_compute_call_log_count")
 
     _sql_constraints = [
         (
@@ -191,13 +187,22 @@ class IntegrationMessage(models.Model):
                         json.loads(text), indent=2, ensure_ascii=False
                     )
 
-    @api.depends("state", "business_exception", "is_call_log")
+    @api.depends("state", "business_exception")
     def _compute_needs_attention(self):
         for message in self:
-            message.needs_attention = not message.is_call_log and (
-                message.state in ("failed", "dead")
-                or (message.state == "done" and bool(message.business_exception))
+            message.needs_attention = message.state in ("failed", "dead") or (
+                message.state == "done" and bool(message.business_exception)
             )
+
+    def _compute_call_log_count(self):
+        counts = {
+            row["message_id"][0]: row["message_id_count"]
+            for row in self.env["integration.call.log"].read_group(
+                [("message_id", "in", self.ids)], ["message_id"], ["message_id"]
+            )
+        }
+        for message in self:
+            message.call_log_count = counts.get(message.id, 0)
 
     @api.depends("res_model", "res_id")
     def _compute_res_name(self):
@@ -324,7 +329,6 @@ class IntegrationMessage(models.Model):
             "attempts": 0,
             "duplicate_count": 0,
             "needs_attention": False,
-            "is_call_log": False,
             "payload_purged": False,
             "create_uid": self.env.uid,
             "write_uid": self.env.uid,
@@ -663,12 +667,15 @@ class IntegrationMessage(models.Model):
 
     def _process(self):
         self.ensure_one()
-        with correlation_context(self.correlation_id):
+        with (
+            correlation_context(self.correlation_id),
+            processing_scope(self.id) as scope,
+        ):
             # One UPDATE per outcome: within this transaction nobody could see
             # an intermediate "processing" state, and the hot path saves it.
             attempt = self.attempts + 1
             try:
-                with self.env.cr.savepoint():
+                with self._call_logs_kept(scope), self.env.cr.savepoint():
                     # documents created by the handler carry the correlation id
                     result = self.with_context(
                         default_integration_correlation_id=self.correlation_id
@@ -715,6 +722,17 @@ class IntegrationMessage(models.Model):
                 self._mark_done(result, attempt)
             _logger.info("Message %s (%s) -> %s", self.id, self.name, self.state)
             return f"{self.state}: {self.error_message or self.name}"
+
+    @contextlib.contextmanager
+    def _call_logs_kept(self, scope):
+        """Around the handler's savepoint: when it is rolled back, the calls
+        the handler made are logged again (they were made; the message's form
+        shows them)."""
+        try:
+            yield
+        except Exception:
+            self.env["integration.call.log"]._log_again(scope.call_logs)
+            raise
 
     def _unexpected_error(self, exc):
         _logger.exception("Message %s failed unexpectedly", self.id)
@@ -922,47 +940,6 @@ class IntegrationMessage(models.Model):
         self.message_post(body=note)
 
     # ------------------------------------------------------------------
-    # Outbound call log
-    # ------------------------------------------------------------------
-    @api.model
-    def _log_outbound(self, backend, message_type, method, url):
-        return self.sudo().create(
-            {
-                "name": f"{method} {url}"[:200],
-                "backend_id": backend.id,
-                "company_id": backend.company_id.id,
-                "direction": "out",
-                "message_type": message_type,
-                "idempotency_key": uuid.uuid4().hex,
-                "correlation_id": self.env.context.get("integration_correlation_id")
-                or current_correlation_id()
-                or new_correlation_id(),
-                "state": "processing",
-                "is_call_log": True,
-                "request_summary": redact_text(f"{method} {url}", backend._secrets()),
-            }
-        )
-
-    def _outbound_result(self, response=None, error=None, elapsed=None):
-        secrets = self.backend_id._secrets()
-        if response is not None:
-            vals = {
-                "state": "done",
-                "done_at": fields.Datetime.now(),
-                "http_status": response.status_code,
-                "response_summary": redact_text(response.text[:2000], secrets),
-                "duration_ms": int((elapsed or 0) * 1000),
-            }
-        else:
-            vals = {
-                "state": "failed",
-                "error_category": error.category,
-                "error_message": error.message[:500],
-                "response_summary": redact_text(error.detail or "", secrets),
-            }
-        self.sudo().write(vals)
-
-    # ------------------------------------------------------------------
     # Desk actions
     # ------------------------------------------------------------------
     def action_retry(self):
@@ -1062,6 +1039,15 @@ class IntegrationMessage(models.Model):
             "context": {"default_message_id": self.id},
         }
 
+    def action_view_call_logs(self):
+        """The outbound calls this message's processing made."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "integration_core.action_integration_call_log"
+        )
+        action["domain"] = [("message_id", "in", self.ids)]
+        action["context"] = {}
+        return action
+
     def action_view_job(self):
         self.ensure_one()
         job = self.env["queue.job"].search([("uuid", "=", self.job_uuid)], limit=1)
@@ -1118,7 +1104,7 @@ class IntegrationMessage(models.Model):
         self.env.cr.execute(
             """
             SELECT m.id FROM integration_message m
-             WHERE m.state IN %s AND m.write_date < %s AND NOT m.is_call_log
+             WHERE m.state IN %s AND m.write_date < %s
                AND NOT EXISTS (
                    SELECT 1 FROM queue_job j
                     WHERE j.uuid = m.job_uuid
@@ -1167,8 +1153,7 @@ class IntegrationMessage(models.Model):
             self.env.cr.execute(
                 """
                 UPDATE integration_message
-                   SET payload = NULL, headers = NULL, payload_purged = TRUE,
-                       request_summary = NULL, response_summary = NULL
+                   SET payload = NULL, headers = NULL, payload_purged = TRUE
                  WHERE backend_id = %s AND state IN ('done', 'ignored')
                    AND NOT payload_purged
                    AND coalesce(done_at, write_date) < %s
@@ -1179,13 +1164,5 @@ class IntegrationMessage(models.Model):
                 ),
             )
             purged += self.env.cr.rowcount
-        self.invalidate_model(
-            [
-                "payload",
-                "headers",
-                "payload_purged",
-                "request_summary",
-                "response_summary",
-            ]
-        )
+        self.invalidate_model(["payload", "headers", "payload_purged"])
         return purged

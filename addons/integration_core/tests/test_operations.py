@@ -109,10 +109,10 @@ class TestOperations(IntegrationCase):
                 "GET", "/status", headers={"Authorization": "Bearer tok-SECRET-999"}
             )
             self.assertEqual(response.json(), {"shop": "ok"})
-        log = self.env["integration.message"].search(
-            [("backend_id", "=", self.backend.id), ("is_call_log", "=", True)]
+        log = self.env["integration.call.log"].search(
+            [("backend_id", "=", self.backend.id)]
         )
-        self.assertEqual(log.state, "done")
+        self.assertEqual(log.state, "ok")
         self.assertEqual(log.http_status, 200)
         self.assertIn("/status", log.request_summary)
         self.assertTrue(self.backend.last_success_at)

@@ -169,20 +169,24 @@ class IntegrationHttpClient:
                     )
                     self.sleep(self._wait(attempt, retry_after))
                     continue
-                raise TransientError(
+                error = TransientError(
                     f"{self.name} answered HTTP {status} "
                     f"{'(rate limited)' if status == 429 else '(server error)'}",
                     redact_text(summarize_response(response), self.secrets),
                     retry_after=retry_after,
                 )
-            detail = redact_text(summarize_response(response), self.secrets)
-            if status in (401, 403):
-                raise AuthenticationFailed(
-                    f"{self.name} refused the credentials (HTTP {status})", detail
-                )
-            raise PermanentError(
-                f"{self.name} rejected the request (HTTP {status})", detail
-            )
+            else:
+                detail = redact_text(summarize_response(response), self.secrets)
+                if status in (401, 403):
+                    error = AuthenticationFailed(
+                        f"{self.name} refused the credentials (HTTP {status})", detail
+                    )
+                else:
+                    error = PermanentError(
+                        f"{self.name} rejected the request (HTTP {status})", detail
+                    )
+            error.http_status = status  # for the call log
+            raise error
 
     def _wait(self, attempt, retry_after):
         if retry_after is not None:
