@@ -1,8 +1,11 @@
-"""Find an installed Odoo 17 and a PostgreSQL server for the project's commands.
+"""Find Odoo 17 and a PostgreSQL server for the project's commands.
 
 Shared by ``scripts/test.py`` (``make test``) and ``scripts/run.py``
-(``make run``). Plain Python: it must run before anything else is installed and
-explain how to provide Odoo when it cannot find it.
+(``make run``). Plain Python: it must run before anything else is installed.
+When the running Python (``PYTHON``, default ``python3``) cannot import Odoo
+17, ``scripts/bootstrap.py`` sets up (or reuses) the project's ``.venv/`` with
+Odoo 17 and the command runs again under that venv's Python; when that is not
+possible either, it explains how to provide Odoo.
 """
 
 import atexit
@@ -13,21 +16,32 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
+import bootstrap
+
 REPO = Path(__file__).resolve().parent.parent
 ADDONS_DIR = REPO / "addons"
+# Set in the command run again under the venv's Python (no second bootstrap).
+BOOTSTRAPPED = "INTEGRATION_BOOTSTRAPPED"
 
 HOW_TO_PROVIDE_ODOO = """\
-Odoo 17 cannot be imported by {python}.
-
-Provide it in one of the usual ways, then run the command again:
+Odoo 17 cannot be imported by {python}{problem}.
+{reason}
+Provide it in one of these ways, then run the command again:
+  * ODOO_SRC: where to take Odoo 17 from (instead of its official source);
+    the command installs it into .venv/ with its requirements:
+      make test ODOO_SRC=~/src/odoo          a local Odoo 17 tree, e.g. from
+        git clone --depth 1 --branch 17.0 https://github.com/odoo/odoo ~/src/odoo
+      make test ODOO_SRC=odoo_17.0.latest.tar.gz   a source archive, from
+        https://nightly.odoo.com/17.0/nightly/src/
+      make test ODOO_SRC=https://host/odoo.git#17.0   a git URL (and branch)
+  * PYTHON: a Python that imports Odoo 17 already, used as it is:
+      make test PYTHON=/path/to/python3
   * Docker:  docker compose run --rm odoo make test
              (the official odoo:17 image with this repository mounted, see README.md)
-  * Source:  git clone --depth 1 --branch 17.0 https://github.com/odoo/odoo /opt/odoo17
-             pip install -r /opt/odoo17/requirements.txt
-             pip install /opt/odoo17        # or put /opt/odoo17 on sys.path
   * A packaged Odoo 17 (the .deb from nightly.odoo.com) also works.
 Check with:  python3 -c "import odoo; print(odoo.__file__)"
 It must print Odoo's own odoo/__init__.py (queue_job's wheel creates an empty
@@ -40,25 +54,68 @@ def fail(message, code=2):
     sys.exit(code)
 
 
-def require_odoo17():
-    """Return the imported ``odoo`` package or stop with instructions."""
+def import_odoo17():
+    """(odoo, None) when this Python imports Odoo 17, else (None, what is wrong)."""
     try:
         import odoo  # noqa: PLC0415
         import odoo.release  # noqa: PLC0415
-    except ImportError:
-        fail(HOW_TO_PROVIDE_ODOO.format(python=sys.executable))
+    except ImportError as exc:
+        return None, f" ({exc})"
     if not getattr(odoo, "__file__", None):
-        fail(
-            "'import odoo' found only a namespace folder, not Odoo itself:\n"
-            + HOW_TO_PROVIDE_ODOO.format(python=sys.executable)
-        )
+        return None, " ('import odoo' finds only a namespace folder, not Odoo itself)"
     if odoo.release.version_info[0] != 17:
+        return None, f" (it finds Odoo {odoo.release.version} at {odoo.__file__})"
+    return odoo, None
+
+
+def _run_again_in(result):
+    """Replace this process by the same command under the venv's Python."""
+    python = str(result.python)
+    bindir = str(result.python.parent)
+    env = dict(os.environ)
+    env.pop("PYTHONHOME", None)
+    env.update(
+        VIRTUAL_ENV=str(result.venv),
+        PATH=bindir + os.pathsep + env.get("PATH", ""),
+        # the stamp says the venv holds every requirement: no pip step
+        INTEGRATION_NO_PIP="1",
+    )
+    env[BOOTSTRAPPED] = str(result.venv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(python, [python, os.path.abspath(sys.argv[0]), *sys.argv[1:]], env)
+
+
+def require_odoo17(ensure=None):
+    """Return the imported ``odoo`` package. Without Odoo 17 in this Python,
+    run the command again in the project's venv (set up when needed: see
+    scripts/bootstrap.py), or stop with instructions."""
+    odoo, problem = import_odoo17()
+    if odoo is not None:
+        return odoo
+    message = HOW_TO_PROVIDE_ODOO.format
+    venv = os.environ.get(BOOTSTRAPPED)
+    if venv:
         fail(
-            f"Odoo {odoo.release.version} found at {odoo.__file__}, "
-            "this suite needs Odoo 17.\n"
-            + HOW_TO_PROVIDE_ODOO.format(python=sys.executable)
+            message(
+                python=sys.executable,
+                problem=problem,
+                reason=f"It is the Python of {venv}, which this command set up: "
+                "remove it (make clean-venv) and run the command again.\n",
+            )
         )
-    return odoo
+    try:
+        result = (ensure or bootstrap.ensure)()
+    except bootstrap.BootstrapError as exc:
+        fail(
+            message(
+                python=sys.executable,
+                problem=problem,
+                reason="No virtual environment with Odoo 17 could be set up "
+                "either:\n" + textwrap.indent(str(exc), "  ") + "\n",
+            )
+        )
+    _run_again_in(result)
 
 
 def odoo_addons_path(odoo):
