@@ -41,14 +41,16 @@ class TestCallLog(IntegrationCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.backend.api_key = SECRET
-        make_message_type(cls.env, code="call.partner", handler="_test_handle_call")
         cls.startClassPatcher(
             patch.object(
                 type(cls.env["integration.backend"]),
-                "_test_handle_call",
+                "_generic_test_handle_call",
                 handle_call,
                 create=True,
             )
+        )
+        make_message_type(
+            cls.env, code="call.partner", handler="_generic_test_handle_call"
         )
 
     def logs(self, backend=None):
