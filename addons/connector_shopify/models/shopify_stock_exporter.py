@@ -26,11 +26,11 @@ class ShopifyStockExporter(models.AbstractModel):
     rule sends them by its mode (micro-batch by default) as outbound
     ``stock.export`` messages of ``{"model": "product.product", "ids": [...]}``
     (retried like any message; the rule's batch size is large, since SKUs are
-    looked up in bulk). Its job sends, per mapped Shopify location, the free quantity of the mapped
-    warehouses for the products whose quantity differs from what Shopify
-    holds, in ``inventorySetQuantities`` calls of at most 250 quantities,
-    each guarded by ``changeFromQuantity``. A daily full resync reads
-    Shopify's levels and corrects every difference.
+    looked up in bulk). Its job sends, per mapped Shopify location, the free
+    quantity of the mapped warehouses for the products whose quantity
+    differs from what Shopify holds, in ``inventorySetQuantities`` calls of
+    at most 250 quantities, each guarded by ``changeFromQuantity``. A daily
+    full resync reads Shopify's levels and corrects every difference.
     """
 
     _name = "shopify.stock.exporter"

@@ -125,6 +125,8 @@ class IntegrationOutbox(models.Model):
             ["backend_id", "business_object", "active", "direction"]
         )
         columns = list(zip(*pending, strict=True))
+        # recorded "now", not when the transaction began: the outbox cron
+        # treats old rows as lost by their job (statement_timestamp below)
         # Exports need a rule: unlike backend._flow_allowed (no rule lets a
         # flow run, which suits messages that already exist), the outbox
         # records only for a rule that says "export" - it also needs the
@@ -142,7 +144,7 @@ class IntegrationOutbox(models.Model):
                        (backend_id, business_object, res_model, res_id,
                         dedupe_key, create_date)
                 SELECT r.backend_id, c.business_object, c.res_model, c.res_id,
-                       c.dedupe_key, now() at time zone 'UTC'
+                       c.dedupe_key, statement_timestamp() at time zone 'UTC'
                   FROM changes c
                   JOIN integration_sync_rule r
                     ON r.business_object = c.business_object AND r.active

@@ -352,7 +352,8 @@ class IntegrationSyncRule(models.Model):
         else:
             key = f"outbox:{self.business_object}:{uuid.uuid4().hex}"
         external_id, correlation_id = self._outbox_summary(res_model, ids)
-        message, _created = self.env["integration.message"].sudo()._intake(
+        Message = self.env["integration.message"].sudo()
+        message, _created = Message._intake(
             self.backend_id,
             message_type.code,
             key,
