@@ -26,26 +26,26 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
 
     @api.model
     def _queue_pickings(self, pickings):
-        Message = self.env["integration.message"].sudo()
+        """Record the done deliveries of Shopify orders in the outbox of
+        their order's backend (the tracking rule sends them: at once, one
+        delivery per message by default). Only outgoing pickings to a
+        customer; the handler skips what is fulfilled already. The picking
+        carries its order's correlation id, so the message does too."""
         for picking in pickings:
             sale = picking.sale_id
             backend = sale.shopify_backend_id
             if (
                 not backend
-                or not backend.active
                 or picking.picking_type_code != "outgoing"
                 or picking.location_dest_id.usage != "customer"
-                or not backend._flow_allowed("tracking", "export")
             ):
                 continue
-            Message._intake(
-                backend,
-                "fulfillment.create",
-                f"picking:{picking.id}",
-                json.dumps({"picking_id": picking.id}).encode(),
-                direction="out",
-                external_id=f"{sale.client_order_ref} / {picking.name}",
-                correlation_id=sale.integration_correlation_id,
+            if not picking.integration_correlation_id and (
+                sale.integration_correlation_id
+            ):
+                picking.integration_correlation_id = sale.integration_correlation_id
+            self.env["integration.outbox"]._record(
+                "tracking", picking, backends=backend, dedupe_key="done"
             )
 
     @api.model
@@ -76,7 +76,36 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
 
     @api.model
     def _export(self, backend, message, data):
-        picking = self.env["stock.picking"].browse(data["picking_id"]).exists()
+        """Fulfil the deliveries of ``data["ids"]`` (one by default: the
+        tracking rule's batch size is 1, so that a delivery Shopify refuses is
+        one item on the desk). With several, a failure retries them all: what
+        is fulfilled already is skipped, and fulfillment orders only offer
+        what is still open."""
+        pickings = self.env["stock.picking"].browse(data["ids"])
+        if len(pickings) == 1:
+            return self._export_picking(backend, pickings)
+        done, notes, skipped = self.env["stock.picking"], [], []
+        for picking in pickings:
+            try:
+                result = self._export_picking(backend, picking)
+            except SkipMessage as exc:
+                skipped.append(exc.reason)
+                continue
+            if isinstance(result, dict):
+                done |= result["records"]
+                if result.get("business_exception"):
+                    notes.append(result["business_exception"])
+            else:
+                done |= result
+        if not done and not notes:
+            raise SkipMessage("\n".join(skipped))
+        if notes:
+            return {"records": done, "business_exception": "\n".join(notes)}
+        return done
+
+    @api.model
+    def _export_picking(self, backend, picking):
+        picking = picking.exists()
         if not picking:
             raise SkipMessage(_("The delivery no longer exists."))
         if picking.shopify_fulfillment_id:

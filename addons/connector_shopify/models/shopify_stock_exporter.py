@@ -2,7 +2,7 @@ import json
 import logging
 import uuid
 
-from odoo import _, api, fields, models
+from odoo import _, api, models
 
 from odoo.addons.integration_core.exceptions import SkipMessage
 
@@ -18,14 +18,16 @@ MAX_LISTED_ERRORS = 20
 class ShopifyStockExporter(models.AbstractModel):
     """Stock levels out (Odoo is the system of record).
 
-    Quant changes queue their products (``shopify.stock.change``); every
-    micro-batch interval of the backend's stock sync rule the queue becomes
-    one outbound ``stock.export`` message (retried like any message). Its
-    job sends, per mapped Shopify location, the free quantity of the mapped
-    warehouses for the products whose quantity differs from what Shopify
-    holds, in ``inventorySetQuantities`` calls of at most 250 quantities,
-    each guarded by ``changeFromQuantity``. A daily full resync reads
-    Shopify's levels and corrects every difference.
+    Quant changes record their products in the core's outbox
+    (``integration.outbox``, business object ``stock_level``); the stock sync
+    rule sends them by its mode (micro-batch by default) as outbound
+    ``stock.export`` messages of ``{"model": "product.product", "ids": [...]}``
+    (retried like any message; the rule's batch size is large, since SKUs are
+    looked up in bulk). Its job sends, per mapped Shopify location, the free
+    quantity of the mapped warehouses for the products whose quantity
+    differs from what Shopify holds, in ``inventorySetQuantities`` calls of
+    at most 250 quantities, each guarded by ``changeFromQuantity``. A daily
+    full resync reads Shopify's levels and corrects every difference.
     """
 
     _name = "shopify.stock.exporter"
@@ -40,20 +42,6 @@ class ShopifyStockExporter(models.AbstractModel):
         )
 
     @api.model
-    def _cron_export_changes(self):
-        now = fields.Datetime.now()
-        queued = 0
-        for backend in self._shopify_backends():
-            rule = backend._sync_rule("stock_level")
-            if not rule or not rule._allows("export"):
-                continue
-            if rule.next_run_at and rule.next_run_at > now:
-                continue
-            queued += bool(self._queue_export(backend))
-            rule._schedule_next(now)
-        return queued
-
-    @api.model
     def _cron_full_resync(self):
         for backend in self._shopify_backends():
             if backend._flow_allowed("stock_level", "export"):
@@ -61,24 +49,20 @@ class ShopifyStockExporter(models.AbstractModel):
 
     @api.model
     def _queue_export(self, backend, full=False):
-        """The outbound message of the queued changes (or of everything);
-        ``None`` when nothing changed."""
-        if full:
-            payload = {"full": True}
-        else:
-            product_ids = self.env["shopify.stock.change"]._take(backend)
-            if not product_ids:
-                return None
-            payload = {"product_ids": product_ids}
+        """The outbound message of everything (``full``), or of the changes
+        waiting in the outbox, sent now (empty when nothing changed)."""
+        if not full:
+            rule = backend._sync_rule("stock_level")
+            if not rule or not rule._allows("export"):
+                return self.env["integration.message"]
+            return rule._outbox_flush()
         message, _created = self.env["integration.message"]._intake(
             backend,
             "stock.export",
-            f"stock:{'full' if full else 'changes'}:{uuid.uuid4().hex}",
-            json.dumps(payload).encode(),
+            f"stock:full:{uuid.uuid4().hex}",
+            json.dumps({"full": True}).encode(),
             direction="out",
-            external_id=_("full resync")
-            if full
-            else _("%s product(s)", len(payload["product_ids"])),
+            external_id=_("full resync"),
         )
         return message
 
@@ -144,7 +128,7 @@ class ShopifyStockExporter(models.AbstractModel):
         ]
         if full:
             return Product.search(domain)
-        return Product.search(domain + [("id", "in", data.get("product_ids") or [])])
+        return Product.search(domain + [("id", "in", data.get("ids") or [])])
 
     def _inventory_items(self, backend, products):
         """``{product id: inventory item id}``; SKUs not known yet are
@@ -386,8 +370,10 @@ class ShopifyStockExporter(models.AbstractModel):
                     break
             if pending:
                 # still racing with Shopify: the next batch tries again
-                self.env["shopify.stock.change"]._touch(
-                    sorted({q["key"][1] for q in pending})
+                self.env["integration.outbox"]._record(
+                    "stock_level",
+                    Product.browse(sorted({q["key"][1] for q in pending})),
+                    backends=backend,
                 )
                 errors.append(
                     _(

@@ -22,6 +22,10 @@ class StockQuant(models.Model):
 
     @api.model
     def _shopify_stock_touched(self, product, location):
-        """The free quantity of ``product`` may have changed: queue it."""
+        """The free quantity of ``product`` may have changed: record it in the
+        outbox of every Shopify backend that exports stock (sent by the stock
+        sync rule's mode)."""
         if location.usage == "internal" and product.type == "product":
-            self.env["shopify.stock.change"].sudo()._touch_later([product.id])
+            self.env["integration.outbox"]._record(
+                "stock_level", product, connector_type="shopify"
+            )

@@ -60,7 +60,8 @@ class TestFaults(ShopifyCase):
         )
         location = self.backend._shopify_fetch_locations()
         location.warehouse_ids = self.warehouse
-        self.env["shopify.stock.change"].search([]).unlink()
+        self.env.cr.flush()
+        self.env["integration.outbox"].search([]).unlink()
         self.env["stock.quant"]._update_available_quantity(
             self.products["MUG-WHITE"], self.warehouse.lot_stock_id, -7
         )
@@ -95,6 +96,7 @@ class TestFaults(ShopifyCase):
         self.fault(match="graphql", kind="timeout", seconds=2, count=5)
         with trapped_jobs() as trap:
             deliver(sale.picking_ids)
+            self.env.cr.flush()  # the commit: the outbox queues its flush
             self.perform_jobs(trap)
         message = self.messages(message_type="fulfillment.create")
         self.assertEqual(message.state, "done", message.error_message)

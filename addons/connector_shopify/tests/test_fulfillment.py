@@ -1,5 +1,6 @@
 """Fulfillments out: a done delivery becomes a Shopify fulfillment."""
 
+import json
 from unittest.mock import patch
 
 from odoo.tests import tagged
@@ -48,9 +49,12 @@ class TestFulfillmentExport(ShopifyCase):
         picking.write({"carrier_id": self.carrier.id, "carrier_tracking_ref": tracking})
         with trapped_jobs() as trap:
             deliver(picking, quantities)
+            self.env.cr.flush()  # the commit: the outbox queues its flush
             self.perform_jobs(trap)
         return self.messages(message_type="fulfillment.create").filtered(
-            lambda m: m.idempotency_key == f"picking:{picking.id}"
+            lambda m: (
+                m.idempotency_key == f"outbox:tracking:stock.picking:{picking.id}:done"
+            )
         )
 
     def test_done_delivery_is_fulfilled_with_tracking(self):
@@ -69,13 +73,27 @@ class TestFulfillmentExport(ShopifyCase):
         }
         self.assertEqual(quantities, {"TSHIRT-RED-XL": 2, "MUG-WHITE": 1})
         self.assertTrue(picking.shopify_fulfillment_id)
+        self.assertEqual(
+            json.loads(message.payload),
+            {
+                "model": "stock.picking",
+                "ids": [picking.id],
+                "keys": {str(picking.id): "done"},
+            },
+        )
         # the same delivery queued again is a duplicate; run again, a no-op
         Exporter = self.env["shopify.fulfillment.exporter"]
-        with trapped_jobs():
+        with trapped_jobs() as trap:
             Exporter._queue_pickings(picking)
+            self.env.cr.flush()
+            self.perform_jobs(trap)
+        message.invalidate_recordset()
         self.assertEqual(message.duplicate_count, 1)
+        self.assertEqual(len(self.messages(message_type="fulfillment.create")), 1)
         with self.assertRaises(SkipMessage):
-            Exporter._export(self.backend, message, {"picking_id": picking.id})
+            Exporter._export(
+                self.backend, message, {"model": "stock.picking", "ids": [picking.id]}
+            )
         self.assertEqual(len(self.shop.fulfillments(order_id=order["id"])), 1)
 
     def test_partial_delivery_is_a_partial_fulfillment(self):

@@ -19,7 +19,8 @@ class TestStockExport(ShopifyCase):
         cls.warehouse_2 = cls.env["stock.warehouse"].create(
             {"name": "Ghent warehouse", "code": "GNT"}
         )
-        cls.env["shopify.stock.change"].search([]).unlink()
+        cls.env.cr.flush()  # what set-up recorded is written, then dropped
+        cls.env["integration.outbox"].search([]).unlink()
 
     def setUp(self):
         super().setUp()
@@ -62,12 +63,18 @@ class TestStockExport(ShopifyCase):
         self.put("TSHIRT-RED-XL", 5)
         self.put("TSHIRT-RED-XL", 7, self.warehouse_2)
         self.put("MUG-WHITE", 3)
-        self.env["shopify.stock.change"]._flush_touched()  # done at commit
-        queued = self.env["shopify.stock.change"].search(
+        with trapped_jobs():
+            self.env.cr.flush()  # done at commit
+        queued = self.env["integration.outbox"].search(
             [("backend_id", "=", self.backend.id)]
         )
+        self.assertEqual(set(queued.mapped("business_object")), {"stock_level"})
         self.assertEqual(
-            set(queued.product_id.mapped("default_code")),
+            set(
+                self.env["product.product"]
+                .browse(queued.mapped("res_id"))
+                .mapped("default_code")
+            ),
             {"TSHIRT-RED-XL", "MUG-WHITE"},
         )
         message = self.export()
@@ -179,23 +186,43 @@ class TestStockExport(ShopifyCase):
             320,
         )
 
-    def test_cron_sends_micro_batches_on_the_rule_interval(self):
+    def test_micro_batches_wait_the_rule_interval_and_later_changes_join(self):
         rule = self.backend._sync_rule("stock_level")
-        rule.next_run_at = False
-        Exporter = self.env["shopify.stock.exporter"]
+        self.assertEqual((rule.mode, rule.interval_minutes), ("micro_batch", 2))
         self.put("CAP-BLUE", 2)
         with trapped_jobs() as trap:
-            self.assertEqual(Exporter._cron_export_changes(), 1)
+            self.env.cr.flush()  # the commit of the stock operation
+            (job,) = trap.enqueued_jobs
+            self.assertEqual(job.identity_key, f"integration.outbox:{rule.id}")
+            self.assertEqual(job.channel, "root.integration.shopify")
+            self.assertAlmostEqual(
+                job.eta,
+                fields.Datetime.now() + timedelta(minutes=2),
+                delta=timedelta(seconds=30),
+            )
             self.perform_jobs(trap)
         self.assertEqual(self.shopify_available("CAP-BLUE"), 2)
-        self.put("CAP-BLUE", 1)
-        with trapped_jobs():
-            self.assertEqual(Exporter._cron_export_changes(), 0)  # debounced
-        rule.next_run_at = fields.Datetime.now() - timedelta(seconds=1)
+        # changes within the window join the pending job (stored for real
+        # here, as the job runner sees it): debounced, one message for both
+        for _i in range(2):
+            self.put("CAP-BLUE", 1)
+            self.env.cr.flush()  # two transactions
+        jobs = self.env["queue.job"].search(
+            [("identity_key", "=", f"integration.outbox:{rule.id}")]
+        )
+        self.assertEqual(len(jobs), 1)
+        self.assertEqual(jobs.state, "pending")
+        self.assertTrue(jobs.eta)
         with trapped_jobs() as trap:
-            self.assertEqual(Exporter._cron_export_changes(), 1)
+            rule._outbox_flush_job()  # what the job runs
             self.perform_jobs(trap)
-        self.assertEqual(self.shopify_available("CAP-BLUE"), 3)
+        message = self.messages(message_type="stock.export")[-1:]
+        self.assertEqual(
+            json.loads(message.payload),
+            {"model": "product.product", "ids": [self.products["CAP-BLUE"].id]},
+        )
+        self.assertEqual(message.state, "done", message.error_message)
+        self.assertEqual(self.shopify_available("CAP-BLUE"), 4)
 
     def test_unmapped_sku_and_export_flow_off(self):
         product = self.env["product.product"].create(
@@ -210,9 +237,14 @@ class TestStockExport(ShopifyCase):
         self.assertFalse(message.business_exception)
         self.backend._sync_rule("stock_level").direction = "off"
         self.put("MUG-WHITE", 1)
-        self.env["shopify.stock.change"]._flush_touched()
+        with trapped_jobs() as trap:
+            self.env.cr.flush()
+            trap.assert_jobs_count(0)
         self.assertFalse(
-            self.env["shopify.stock.change"].search(
-                [("product_id", "=", self.products["MUG-WHITE"].id)]
+            self.env["integration.outbox"].search(
+                [
+                    ("res_model", "=", "product.product"),
+                    ("res_id", "=", self.products["MUG-WHITE"].id),
+                ]
             )
         )

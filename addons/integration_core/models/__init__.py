@@ -1,5 +1,6 @@
 from . import integration_backend
 from . import integration_sync_rule
+from . import integration_outbox
 from . import integration_message_type
 from . import integration_message
 from . import integration_call_log

@@ -1,8 +1,13 @@
+import json
+import logging
+import uuid
 from datetime import timedelta
 
 from odoo import _, api, fields, models
 
 from ..exceptions import SkipMessage
+
+_logger = logging.getLogger(__name__)
 
 BUSINESS_OBJECTS = [
     ("partner", "Customers / partners"),
@@ -19,6 +24,12 @@ BUSINESS_OBJECTS = [
     ("refund", "Refunds / returns"),
     ("other", "Other"),
 ]
+# A flush sends at most this many batches; more rows wait for the next flush
+# (queued at once), so that one transaction stays short.
+MAX_BATCHES_PER_FLUSH = 50
+# Realtime and micro-batch rules whose rows are older than this (after the
+# micro-batch window) lost their flush job: the outbox cron sends them.
+BACKSTOP_MINUTES = 5
 DIRECTIONS = [
     ("import", "Import (external -> Odoo)"),
     ("export", "Export (Odoo -> external)"),
@@ -60,7 +71,13 @@ class IntegrationSyncRule(models.Model):
     interval_minutes = fields.Integer(
         "Every (minutes)",
         default=15,
-        help="How often scheduled polling or micro-batches run.",
+        help="How often scheduled polling, scheduled exports and micro-batches "
+        "run (a micro-batch export waits this long for more changes).",
+    )
+    batch_size = fields.Integer(
+        "Records per message",
+        default=100,
+        help="Exports: changed records sent in one outbound message at most.",
     )
     shared_fields = fields.Char(
         help="Comma-separated fields the side that is not the system of record "
@@ -75,7 +92,10 @@ class IntegrationSyncRule(models.Model):
         help="Where polling resumes (a watermark or page cursor), kept between runs."
     )
     last_run_at = fields.Datetime(readonly=True)
-    next_run_at = fields.Datetime()
+    next_run_at = fields.Datetime(help="Next polling run.")
+    next_export_at = fields.Datetime(
+        help="Scheduled exports: when the outbox of this flow is sent next."
+    )
     active = fields.Boolean(default=True)
 
     _sql_constraints = [
@@ -85,6 +105,7 @@ class IntegrationSyncRule(models.Model):
             "One rule per backend and business object.",
         ),
         ("interval_positive", "CHECK(interval_minutes > 0)", "Interval must be > 0."),
+        ("batch_size_positive", "CHECK(batch_size > 0)", "Batch size must be > 0."),
     ]
 
     @api.depends("backend_id", "business_object")
@@ -194,3 +215,208 @@ class IntegrationSyncRule(models.Model):
         queued = self.backend_id._poll(self)
         self.last_run_at = fields.Datetime.now()
         return f"{queued} message(s) queued"
+
+    # ------------------------------------------------------------------
+    # Exports: the outbox of this flow, sent by the rule's mode
+    # ------------------------------------------------------------------
+    def _outbox_identity_key(self):
+        return f"integration.outbox:{self.id}"
+
+    def _outbox_schedule(self):
+        """Rows were recorded for these rules: queue their flush job. Real-time
+        at once; micro-batch after the rule's interval, and changes recorded
+        meanwhile join the pending job (same identity key: a debounce window
+        per rule, shared by concurrent transactions). Scheduled rules wait for
+        the cron."""
+        for rule in self:
+            if rule.mode == "scheduled":
+                continue
+            eta = rule.interval_minutes * 60 if rule.mode == "micro_batch" else None
+            rule.with_delay(
+                channel=rule.backend_id.channel,
+                identity_key=rule._outbox_identity_key(),
+                eta=eta,
+                description=f"Send {rule.display_name}",
+            )._outbox_flush_job()
+
+    def _outbox_message_type(self):
+        """The connector's outbound message type of this business object."""
+        self.ensure_one()
+        return (
+            self.env["integration.message.type"]
+            .sudo()
+            .search(
+                [
+                    ("connector_type", "=", self.backend_id.connector_type),
+                    ("direction", "=", "out"),
+                    ("business_object", "=", self.business_object),
+                ],
+                order="id",
+                limit=1,
+            )
+        )
+
+    def _outbox_flush_job(self):
+        self.ensure_one()
+        if not self._allows("export") or not self.backend_id.active:
+            return "Not sent: the flow is off (the changes wait in the outbox)."
+        messages = self._outbox_flush()
+        return f"{len(messages)} message(s) queued"
+
+    def _outbox_flush(self):
+        """Send this flow's recorded changes: one outbound message per batch.
+
+        The rows are taken ``FOR UPDATE SKIP LOCKED`` (a concurrent flush
+        takes others, never waits) and deleted in this transaction, which
+        also creates the messages: a crash leaves the rows and no message,
+        never both, never neither. Repeated changes of a record are
+        coalesced on (model, id, dedupe key) in first-seen order; batches hold
+        at most ``batch_size`` records of one model. Returns the messages.
+        """
+        self.ensure_one()
+        rule = self.sudo()
+        Message = self.env["integration.message"].sudo()
+        Outbox = self.env["integration.outbox"].sudo()
+        # what this transaction recorded itself is sent as well
+        Outbox._write_pending()
+        message_type = rule._outbox_message_type()
+        if not message_type:
+            _logger.warning(
+                "%s: no outbound message type of %s for %s; the changes wait.",
+                rule.backend_id.name,
+                rule.backend_id.connector_type,
+                rule.business_object,
+            )
+            return Message
+        batch_size = max(rule.batch_size, 1)
+        limit = batch_size * MAX_BATCHES_PER_FLUSH
+        self.env.cr.execute(
+            """
+            DELETE FROM integration_outbox WHERE id IN (
+                SELECT id FROM integration_outbox
+                 WHERE backend_id = %s AND business_object = %s
+                 ORDER BY id LIMIT %s
+                   FOR UPDATE SKIP LOCKED)
+            RETURNING id, res_model, res_id, dedupe_key
+            """,
+            (rule.backend_id.id, rule.business_object, limit),
+        )
+        rows = sorted(self.env.cr.fetchall())
+        messages = Message
+        for res_model, changes in self._outbox_batches(rows, batch_size):
+            messages |= rule._outbox_send(message_type, res_model, changes)
+        if len(rows) == limit:
+            # more is waiting: the next flush runs at once
+            rule.with_delay(
+                channel=rule.backend_id.channel,
+                identity_key=f"{rule._outbox_identity_key()}:more",
+                description=f"Send {rule.display_name} (continued)",
+            )._outbox_flush_job()
+        return messages
+
+    @api.model
+    def _outbox_batches(self, rows, batch_size):
+        """``[(model, [(id, dedupe key)])]``: distinct changes in first-seen
+        order, per model, at most ``batch_size`` each; a record never twice in
+        one batch (its second dedupe key starts the next batch)."""
+        seen = set()
+        by_model = {}
+        for _id, res_model, res_id, dedupe_key in rows:
+            if (res_model, res_id, dedupe_key) in seen:
+                continue
+            seen.add((res_model, res_id, dedupe_key))
+            by_model.setdefault(res_model, []).append((res_id, dedupe_key))
+        batches = []
+        for res_model, changes in by_model.items():
+            batch, ids = [], set()
+            for res_id, dedupe_key in changes:
+                if len(batch) >= batch_size or res_id in ids:
+                    batches.append((res_model, batch))
+                    batch, ids = [], set()
+                batch.append((res_id, dedupe_key))
+                ids.add(res_id)
+            if batch:
+                batches.append((res_model, batch))
+        return batches
+
+    def _outbox_send(self, message_type, res_model, changes):
+        """One outbound message of ``changes`` (``[(id, dedupe key)]``)."""
+        ids = [res_id for res_id, _key in changes]
+        payload = {"model": res_model, "ids": ids}
+        keys = {str(res_id): key for res_id, key in changes if key}
+        if keys:
+            payload["keys"] = keys
+        if len(changes) == 1 and changes[0][1]:
+            # the same change recorded again is a counted duplicate
+            key = f"outbox:{self.business_object}:{res_model}:{ids[0]}:{changes[0][1]}"
+        else:
+            key = f"outbox:{self.business_object}:{uuid.uuid4().hex}"
+        external_id, correlation_id = self._outbox_summary(res_model, ids)
+        Message = self.env["integration.message"].sudo()
+        message, _created = Message._intake(
+            self.backend_id,
+            message_type.code,
+            key,
+            json.dumps(payload).encode(),
+            direction="out",
+            external_id=external_id,
+            correlation_id=correlation_id,
+        )
+        return message
+
+    def _outbox_summary(self, res_model, ids):
+        """``(external id, correlation id)`` of a message: the record's name
+        and correlation id for one record, a count for several."""
+        Model = self.env[res_model].sudo() if res_model in self.env else None
+        if Model is None or len(ids) > 1:
+            label = Model._description.lower() if Model is not None else res_model
+            return _("%(count)s %(label)s(s)", count=len(ids), label=label), None
+        record = Model.browse(ids).exists()
+        if not record:
+            return f"{res_model},{ids[0]}", None
+        correlation_id = None
+        if "integration_correlation_id" in record._fields:
+            correlation_id = record.integration_correlation_id or None
+        return record.display_name, correlation_id
+
+    @api.model
+    def _cron_outbox_flush(self):
+        """Send due exports: scheduled rules whose ``next_export_at`` has come
+        (then moved by their interval), and real-time or micro-batch rules
+        whose rows are older than their window plus a few minutes (their
+        flush job was lost, or ran just before a transaction that found it
+        still queued committed). Each rule in a savepoint of its own."""
+        now = fields.Datetime.now()
+        self.env["integration.outbox"].flush_model()
+        self.flush_model()
+        self.env.cr.execute(
+            """
+            SELECT r.id FROM integration_sync_rule r
+              JOIN integration_backend b ON b.id = r.backend_id AND b.active
+             WHERE r.active AND r.direction IN ('export', 'both')
+               AND CASE WHEN r.mode = 'scheduled'
+                        THEN r.next_export_at IS NULL OR r.next_export_at <= %s
+                        ELSE EXISTS (
+                            SELECT 1 FROM integration_outbox o
+                             WHERE o.backend_id = r.backend_id
+                               AND o.business_object = r.business_object
+                               AND o.create_date < %s - make_interval(mins =>
+                                   %s + CASE WHEN r.mode = 'micro_batch'
+                                             THEN r.interval_minutes ELSE 0 END))
+                   END
+             ORDER BY r.id
+            """,
+            (now, now, BACKSTOP_MINUTES),
+        )
+        rules = self.browse([row[0] for row in self.env.cr.fetchall()])
+        sent = 0
+        for rule in rules:
+            if rule.mode == "scheduled":
+                rule.next_export_at = now + timedelta(minutes=rule.interval_minutes)
+            try:
+                with self.env.cr.savepoint():
+                    sent += len(rule._outbox_flush())
+            except Exception:  # pylint: disable=broad-except
+                # one flow's failure must not stop the others; its rows stay
+                _logger.exception("Outbox flush of %s failed", rule.display_name)
+        return sent
