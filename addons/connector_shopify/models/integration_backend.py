@@ -734,8 +734,8 @@ class IntegrationBackend(models.Model):
             self, message, data
         )
 
-    def _shopify_handle_stock_export(self, message, data):
+    def _shopify_export_stock_level(self, message, data):
         return self.env["shopify.stock.exporter"]._export(self, message, data)
 
-    def _shopify_handle_fulfillment(self, message, data):
+    def _shopify_export_tracking(self, message, data):
         return self.env["shopify.fulfillment.exporter"]._export(self, message, data)

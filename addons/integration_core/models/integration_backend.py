@@ -80,6 +80,10 @@ class IntegrationBackend(models.Model):
     Message handlers ``_<type>_handle_<what>(message, data)``
         Named by the message types (data): processing calls them in the
         backend's company; the name is checked when the type loads.
+    Export handlers ``_<type>_export_<business_object>(message, data)``
+        Handlers of the outbound message types that the outbox makes from
+        recorded changes (``integration.outbox._record``); ``data["ids"]``
+        names the changed records of ``data["model"]``.
     Re-check hooks ``_<type>_recheck_<what>(message, record)``
         Handlers of *desk item* types (business exceptions on records that
         are not exchanges): the generic *Retry* calls them; they return the
