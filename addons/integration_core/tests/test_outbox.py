@@ -37,7 +37,7 @@ def export_type(env):
     return make_message_type(
         env,
         code="partner.export",
-        handler="_test_export_partners",
+        handler="_generic_export_partner",
         schema=EXPORT_SCHEMA,
         direction="out",
     )
@@ -48,15 +48,15 @@ class TestOutbox(IntegrationCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.export_type = export_type(cls.env)
         cls.startClassPatcher(
             patch.object(
                 type(cls.env["integration.backend"]),
-                "_test_export_partners",
+                "_generic_export_partner",
                 export_partners,
                 create=True,
             )
         )
+        cls.export_type = export_type(cls.env)
         cls.rule = cls.env["integration.sync.rule"].create(
             {
                 "backend_id": cls.backend.id,
@@ -329,6 +329,14 @@ class TestOutboxTransactions(BaseCase):
         from odoo.tools import config
 
         cls.registry = Registry(config["db_name"])
+        cls.startClassPatcher(
+            patch.object(
+                cls.registry["integration.backend"],
+                "_generic_export_partner",
+                export_partners,
+                create=True,
+            )
+        )
 
     def _env(self, cr):
         return api.Environment(cr, SUPERUSER_ID, {})
