@@ -9,6 +9,13 @@ class StockPicking(models.Model):
         "Shopify fulfillment", readonly=True, copy=False
     )
 
+    def _integration_reference(self):
+        # "#1042 / WH/OUT/00007": the Shopify order people know, then the picking
+        order = self.sale_id.shopify_backend_id and self.sale_id.client_order_ref
+        if order:
+            return f"{order} / {self.name}"
+        return super()._integration_reference()
+
     def _action_done(self):
         result = super()._action_done()
         self.env["shopify.fulfillment.exporter"]._queue_pickings(

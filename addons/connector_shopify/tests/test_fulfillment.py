@@ -64,6 +64,7 @@ class TestFulfillmentExport(ShopifyCase):
         self.assertEqual(message.state, "done", message.error_message)
         self.assertEqual(message.direction, "out")
         self.assertEqual(message.correlation_id, sale.integration_correlation_id)
+        self.assertEqual(message.external_id, f"{order['name']} / {picking.name}")
         (fulfillment,) = self.shop.fulfillments(order_id=order["id"])
         self.assertEqual(fulfillment["tracking_number"], "1Z999")
         self.assertEqual(fulfillment["tracking_company"], "UPS")

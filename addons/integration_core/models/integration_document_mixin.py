@@ -16,6 +16,12 @@ class IntegrationDocumentMixin(models.AbstractModel):
         groups="integration_core.group_integration_user",
     )
 
+    def _integration_reference(self):
+        """The name people know the document by in exchanges: outbound
+        messages of the outbox about this one document are named after it."""
+        self.ensure_one()
+        return self.display_name
+
     def _integration_message_domain(self):
         domain = ["&", ("res_model", "=", self._name), ("res_id", "in", self.ids)]
         correlations = [c for c in self.mapped("integration_correlation_id") if c]

@@ -374,10 +374,13 @@ class IntegrationSyncRule(models.Model):
         record = Model.browse(ids).exists()
         if not record:
             return f"{res_model},{ids[0]}", None
-        correlation_id = None
-        if "integration_correlation_id" in record._fields:
-            correlation_id = record.integration_correlation_id or None
-        return record.display_name, correlation_id
+        if "integration_correlation_id" not in record._fields:
+            return record.display_name, None
+        # a business document (integration.document.mixin)
+        return (
+            record._integration_reference(),
+            record.integration_correlation_id or None,
+        )
 
     @api.model
     def _cron_outbox_flush(self):
