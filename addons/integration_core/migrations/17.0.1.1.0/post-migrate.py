@@ -18,6 +18,16 @@ def migrate(cr, version):
     cron = env.ref("integration_core.cron_vacuum_jobs", raise_if_not_found=False)
     if cron:
         cron.unlink()
+    # what that cron kept (its parameter, 7 days by default) becomes the
+    # integration channels' removal interval for queue_job's autovacuum
+    days = int(
+        env["ir.config_parameter"]
+        .sudo()
+        .get_param("integration_core.job_retention_days", 7)
+    )
+    env["queue.job.channel"].search(
+        [("complete_name", "=like", "root.integration%")]
+    ).write({"removal_interval": days})
     # The column of the removed field is still there while this runs; without
     # it there is nothing to delete.
     cr.execute(
