@@ -71,12 +71,14 @@ class IntegrationSyncRule(models.Model):
     interval_minutes = fields.Integer(
         "Every (minutes)",
         default=15,
+        group_operator=False,  # a sum of intervals means nothing
         help="How often scheduled polling, scheduled exports and micro-batches "
         "run (a micro-batch export waits this long for more changes).",
     )
     batch_size = fields.Integer(
         "Records per message",
         default=100,
+        group_operator=False,
         help="Exports: changed records sent in one outbound message at most.",
     )
     shared_fields = fields.Char(
