@@ -120,7 +120,7 @@ class IntegrationBackend(models.Model):
         )
 
     def _bank_get_accounts(self, client):
-        response = self._call("GET", "accounts", client=client, message_type="bank.api")
+        response = self._call("GET", "accounts", client=client, call_type="bank.api")
         try:
             accounts = response.json()["accounts"]
         except (ValueError, KeyError, TypeError) as exc:
@@ -183,7 +183,7 @@ class IntegrationBackend(models.Model):
                         "GET",
                         f"accounts/{iban}/transactions",
                         client=client,
-                        message_type="bank.api",
+                        call_type="bank.api",
                         params=params,
                     )
                     body = response.content

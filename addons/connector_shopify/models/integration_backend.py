@@ -9,8 +9,6 @@ from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.integration_core.exceptions import (
     AuthenticationFailed,
-    CircuitOpen,
-    IntegrationError,
     PermanentError,
     TransientError,
 )
@@ -278,80 +276,38 @@ class IntegrationBackend(models.Model):
         return self._shopify_request_token(client_id, key)
 
     def _shopify_request_token(self, client_id, key):
-        """POST the client credentials. Not through ``_call``: its call log
-        would keep the new token, which is no known secret before the answer
-        is read; here the token is cached first, then the call is logged with
-        it masked like every credential."""
-        if self.circuit_open:
-            raise CircuitOpen(
-                _("%s: outbound calls are stopped (credentials refused).", self.name)
-            )
-        client = self._http_client()
-        path = "admin/oauth/access_token"
-        CallLog = self.env["integration.call.log"]
-        response = None
-        started = time.monotonic()
-        try:
-            response = client.request(
-                "POST",
-                path,
-                json={
-                    "client_id": client_id,
-                    "client_secret": self._get_secret("api_secret"),
-                    "grant_type": "client_credentials",
-                },
-            )
-            answer = response.json()
-        except ValueError as exc:
-            error = PermanentError(
-                _("%s: the token endpoint answered no JSON.", self.name)
-            )
-            self._record_failure(error)
-            CallLog._log_call(
-                self,
-                "shopify.token",
-                "POST",
-                client.url(path),
-                response=response,
-                error=error,
-                elapsed=time.monotonic() - started,
-            )
-            raise error from exc
-        except IntegrationError as exc:
-            self._record_failure(exc, auth=isinstance(exc, AuthenticationFailed))
-            CallLog._log_call(
-                self,
-                "shopify.token",
-                "POST",
-                client.url(path),
-                error=exc,
-                elapsed=time.monotonic() - started,
-            )
-            raise
-        token = answer.get("access_token")
-        if token:
+        """POST the client credentials. The token is cached before the call
+        is logged (``read_answer``), so that the log masks it like every
+        credential (``_shopify_secrets``)."""
+
+        def read_token(response):
+            try:
+                answer = response.json()
+            except ValueError as exc:
+                raise PermanentError(
+                    _("%s: the token endpoint answered no JSON.", self.name)
+                ) from exc
+            token = answer.get("access_token") if isinstance(answer, dict) else None
+            if not token:
+                raise PermanentError(
+                    _("%s: Shopify answered no access token.", self.name)
+                )
             lifetime = max(int(answer.get("expires_in") or 3600) - 60, 5)
             with _tokens_lock:
                 _tokens[key] = (token, time.monotonic() + lifetime)
-        error = (
-            None
-            if token
-            else PermanentError(_("%s: Shopify answered no access token.", self.name))
-        )
-        CallLog._log_call(
-            self,
-            "shopify.token",
+            return token
+
+        return self._call(
             "POST",
-            client.url(path),
-            response=response,
-            error=error,
-            elapsed=time.monotonic() - started,
+            "admin/oauth/access_token",
+            call_type="shopify.token",
+            read_answer=read_token,
+            json={
+                "client_id": client_id,
+                "client_secret": self._get_secret("api_secret"),
+                "grant_type": "client_credentials",
+            },
         )
-        if error:
-            self._record_failure(error)
-            raise error
-        self._record_success()
-        return token
 
     def _shopify_secrets(self):
         """Tokens obtained with client credentials are masked like the rest."""
@@ -379,7 +335,7 @@ class IntegrationBackend(models.Model):
             rate_limiter=limiter,
         )
 
-    def _shopify_request(self, method, path, message_type, **kwargs):
+    def _shopify_request(self, method, path, call_type, **kwargs):
         """One Admin API call (path under ``admin/api/<version>/`` unless it
         is a full URL, e.g. a ``Link`` header's); with client credentials a
         refused token is renewed once."""
@@ -392,7 +348,7 @@ class IntegrationBackend(models.Model):
                 method,
                 path,
                 client=self._shopify_client(graphql_call=graphql_call),
-                message_type=message_type,
+                call_type=call_type,
                 **kwargs,
             )
         except AuthenticationFailed:
@@ -404,7 +360,7 @@ class IntegrationBackend(models.Model):
                 client=self._shopify_client(
                     refresh_token=True, graphql_call=graphql_call
                 ),
-                message_type=message_type,
+                call_type=call_type,
                 **kwargs,
             )
 
@@ -437,7 +393,7 @@ class IntegrationBackend(models.Model):
                 time.monotonic(),
             )
 
-    def _shopify_graphql(self, query, variables=None, message_type="shopify.graphql"):
+    def _shopify_graphql(self, query, variables=None, call_type="shopify.graphql"):
         """Run a GraphQL document; returns ``data``. A throttled query waits
         for the bucket (briefly) and runs again; then TransientError."""
         self.ensure_one()
@@ -446,7 +402,7 @@ class IntegrationBackend(models.Model):
             response = self._shopify_request(
                 "POST",
                 "graphql.json",
-                message_type,
+                call_type,
                 json={"query": query, "variables": variables or {}},
             )
             try:
@@ -484,9 +440,9 @@ class IntegrationBackend(models.Model):
     def _shopify_test_connection(self):
         if not self.base_url:
             raise UserError(_("Set the shop URL (https://<shop>.myshopify.com) first."))
-        shop = self._shopify_graphql(
-            graphql.SHOP_QUERY, message_type="connection.test"
-        )["shop"]
+        shop = self._shopify_graphql(graphql.SHOP_QUERY, call_type="connection.test")[
+            "shop"
+        ]
         return _(
             "Connected to %(name)s (%(domain)s), currency %(currency)s, Admin API "
             "%(version)s.",
@@ -513,7 +469,7 @@ class IntegrationBackend(models.Model):
             page = self._shopify_graphql(
                 graphql.WEBHOOK_SUBSCRIPTIONS_QUERY,
                 {"cursor": cursor},
-                message_type="shopify.webhooks",
+                call_type="shopify.webhooks",
             )["webhookSubscriptions"]
             existing |= {
                 node["topic"] for node in page["nodes"] if node.get("uri") == uri
@@ -532,7 +488,7 @@ class IntegrationBackend(models.Model):
                     "topic": graphql.topic_enum(topic),
                     "subscription": {"uri": uri, "format": "JSON"},
                 },
-                message_type="shopify.webhooks",
+                call_type="shopify.webhooks",
             )["webhookSubscriptionCreate"]
             if result["userErrors"]:
                 raise UserError(

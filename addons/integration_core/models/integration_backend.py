@@ -580,15 +580,19 @@ class IntegrationBackend(models.Model):
         path,
         *,
         client=None,
-        call_type=None,
-        message_type=None,
+        call_type="http.call",
+        read_answer=None,
         **kwargs,
     ):
         """One outbound exchange, logged in ``integration.call.log`` (never as
-        a message) under ``call_type`` (``message_type`` is its older name).
+        a message) under ``call_type``.
 
         Stops at once while the circuit is open; counts authentication
-        failures; records health. Returns the ``requests`` response.
+        failures; records health. Returns the ``requests`` response, or what
+        ``read_answer(response)`` returns: it reads the answer before the call
+        is logged, so that an IntegrationError it raises makes the call a
+        failed one, and a credential it obtains (and keeps where ``_secrets``
+        finds it) is already masked in the log.
         """
         self.ensure_one()
         if self.circuit_open:
@@ -599,33 +603,31 @@ class IntegrationBackend(models.Model):
                     backend=self.name,
                 )
             )
-        call_type = call_type or message_type or "http.call"
         client = client or self._http_client()
-        CallLog = self.env["integration.call.log"]
         started = time.monotonic()
-        try:
-            response = client.request(method, path, **kwargs)
-        except IntegrationError as exc:
-            self._record_failure(exc, auth=isinstance(exc, AuthenticationFailed))
-            CallLog._log_call(
+        response = None
+
+        def log(error=None):
+            self.env["integration.call.log"]._log_call(
                 self,
                 call_type,
                 method,
                 client.url(path),
-                error=exc,
+                response=response,
+                error=error,
                 elapsed=time.monotonic() - started,
             )
+
+        try:
+            response = client.request(method, path, **kwargs)
+            answer = read_answer(response) if read_answer else response
+        except IntegrationError as exc:
+            self._record_failure(exc, auth=isinstance(exc, AuthenticationFailed))
+            log(exc)
             raise
-        CallLog._log_call(
-            self,
-            call_type,
-            method,
-            client.url(path),
-            response=response,
-            elapsed=time.monotonic() - started,
-        )
+        log()
         self._record_success()
-        return response
+        return answer
 
     def _record_success(self):
         now = fields.Datetime.now()

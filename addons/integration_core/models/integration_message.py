@@ -420,11 +420,6 @@ class IntegrationMessage(models.Model):
         record.ensure_one()
         key = self._desk_item_key(record, key)
         item = self._desk_item_find(backend, kind, record, lambda r: key).get(key)
-        if item and (
-            item.state == "ignored"
-            or (item.state == "done" and item.business_exception == problem)
-        ):
-            return item
         if not item:
             item, _created = self.sudo()._intake(
                 backend,
@@ -438,7 +433,7 @@ class IntegrationMessage(models.Model):
                 else None,
                 enqueue=False,
             )
-        item.sudo()._mark_done({"records": record, "business_exception": problem})
+        item._desk_item_set(record, problem)
         return item
 
     @api.model
@@ -447,9 +442,20 @@ class IntegrationMessage(models.Model):
         items = self._desk_item_find(backend, kind, records, key_of)
         for record in records:
             item = items.get(self._desk_item_key(record, key_of and key_of(record)))
-            if item and item.state == "done" and item.business_exception:
-                item.sudo()._mark_done({"records": record})
+            if item and item._desk_item_set(record, False):
                 item.message_post(body=note or _("Solved: %s", record.display_name))
+
+    def _desk_item_set(self, record, problem):
+        """Keep this item open with ``problem``, or close it (``problem``
+        False); an item a person ignored stays ignored, an unchanged problem
+        is not written again. True when the item changed."""
+        self.ensure_one()
+        if self.state == "ignored" or (self.business_exception or False) == problem:
+            return False
+        if not problem and self.state != "done":
+            return False  # never opened: nothing to close
+        self.sudo()._mark_done({"records": record, "business_exception": problem})
+        return True
 
     def _desk_item_recheck(self):
         """Run the item's re-check hook (the type's handler) with the rights of
@@ -468,24 +474,13 @@ class IntegrationMessage(models.Model):
         open with what remains or close it."""
         for item in self:
             problem = item._desk_item_recheck()
-            record = item._related_record()
-            if problem and record is not None:
-                self._desk_item_raise(
-                    item.backend_id,
-                    item.message_type,
-                    record,
-                    problem,
-                    key=item.idempotency_key,
-                )
-                item.message_post(
-                    body=_("Checked again by %s: still open.", self.env.user.name)
-                )
-            else:
-                if item.business_exception:
-                    item.sudo()._mark_done({"records": record})
-                item.message_post(
-                    body=_("Checked again by %s: solved.", self.env.user.name)
-                )
+            item._desk_item_set(item._related_record(), problem)
+            body = (
+                _("Checked again by %s: still open.", self.env.user.name)
+                if problem
+                else _("Checked again by %s: solved.", self.env.user.name)
+            )
+            item.message_post(body=body)
 
     # ------------------------------------------------------------------
     # Jobs

@@ -175,7 +175,7 @@ class IntegrationSyncRule(models.Model):
                 }
             )
 
-    def _is_pollable(self):
+    def _polling_allowed(self):
         self.ensure_one()
         return (
             self.active
@@ -212,7 +212,7 @@ class IntegrationSyncRule(models.Model):
 
     def _poll_job(self):
         self.ensure_one()
-        if not self._is_pollable():
+        if not self._polling_allowed():
             return "Not polled: the flow is off."
         queued = self.backend_id._poll(self)
         self.last_run_at = fields.Datetime.now()

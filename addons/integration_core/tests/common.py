@@ -9,7 +9,8 @@ from unittest.mock import patch
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from odoo.tests.common import HttpCase, TransactionCase, new_test_user
+from odoo import SUPERUSER_ID, api
+from odoo.tests.common import BaseCase, HttpCase, TransactionCase, new_test_user
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -264,3 +265,20 @@ class ScriptedPeer:
 def trapped_jobs():
     with trap_jobs() as trap:
         yield trap
+
+
+class CommittedCase(BaseCase):
+    """Tests on real, committed transactions (concurrent workers, rolled-back
+    batches): not a TransactionCase, whose one transaction never commits.
+    Each test makes and removes its own data through ``registry.cursor()``."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        from odoo.modules.registry import Registry
+        from odoo.tools import config
+
+        cls.registry = Registry(config["db_name"])
+
+    def _env(self, cr):
+        return api.Environment(cr, SUPERUSER_ID, {})

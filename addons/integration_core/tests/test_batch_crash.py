@@ -4,28 +4,15 @@ is done again. Real committed data, real transactions rolled back."""
 
 import json
 
-from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
-from odoo.tests.common import BaseCase
 
 from odoo.addons.queue_job.job import Job
 
-from .common import WEBHOOK_SECRET
+from .common import WEBHOOK_SECRET, CommittedCase
 
 
 @tagged("post_install", "-at_install")
-class TestBatchCrash(BaseCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        from odoo.modules.registry import Registry
-        from odoo.tools import config
-
-        cls.registry = Registry(config["db_name"])
-
-    def _env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, {})
-
+class TestBatchCrash(CommittedCase):
     def setUp(self):
         super().setUp()
         with self.registry.cursor() as cr:

@@ -3,28 +3,15 @@ no error to either caller. Uses real, committed transactions."""
 
 import threading
 
-from odoo import SUPERUSER_ID, api
 from odoo.service.model import retrying
 from odoo.tests import tagged
-from odoo.tests.common import BaseCase
 
-from .common import WEBHOOK_SECRET
+from .common import WEBHOOK_SECRET, CommittedCase
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentIntake(BaseCase):
+class TestConcurrentIntake(CommittedCase):
     """Not a TransactionCase: the threads need committed data to collide on."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        from odoo.modules.registry import Registry
-        from odoo.tools import config
-
-        cls.registry = Registry(config["db_name"])
-
-    def _env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, {})
 
     def setUp(self):
         super().setUp()

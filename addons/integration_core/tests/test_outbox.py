@@ -7,11 +7,16 @@ import json
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import fields
 from odoo.tests import tagged
-from odoo.tests.common import BaseCase
 
-from .common import IntegrationCase, make_backend, make_message_type, trapped_jobs
+from .common import (
+    CommittedCase,
+    IntegrationCase,
+    make_backend,
+    make_message_type,
+    trapped_jobs,
+)
 
 EXPORT_SCHEMA = json.dumps(
     {
@@ -318,17 +323,13 @@ class TestOutbox(IntegrationCase):
 
 
 @tagged("post_install", "-at_install")
-class TestOutboxTransactions(BaseCase):
+class TestOutboxTransactions(CommittedCase):
     """Real, committed transactions: the commit writes the rows (precommit),
     and a flush skips rows another flush holds instead of waiting."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        from odoo.modules.registry import Registry
-        from odoo.tools import config
-
-        cls.registry = Registry(config["db_name"])
         cls.startClassPatcher(
             patch.object(
                 cls.registry["integration.backend"],
@@ -337,9 +338,6 @@ class TestOutboxTransactions(BaseCase):
                 create=True,
             )
         )
-
-    def _env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, {})
 
     def setUp(self):
         super().setUp()
