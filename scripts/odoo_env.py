@@ -157,7 +157,7 @@ def _answers(host, port, user):
     return True
 
 
-def _free_port():
+def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -177,7 +177,7 @@ def _throwaway_cluster():
     if bindir is None:
         return None
     folder = tempfile.mkdtemp(prefix="integration-pg-")
-    port = _free_port()
+    port = free_port()
     user = getpass.getuser()
     # PostgreSQL refuses to run as root: run the server as 'postgres' then,
     # with a superuser named like us so that trust authentication lets us in.

@@ -8,8 +8,11 @@
    top-level ``tests/`` and the sandbox's tests; pytest's summary line is last;
 5. drop the database it made. Exit status is non-zero on any failure.
 
-Options: ``--keep-db`` keeps the database; ``--no-pip`` skips step 2; extra
-arguments after ``--`` go to pytest (e.g. ``-- -k webhook``).
+Options: ``--keep-db`` keeps the database; ``--no-pip`` skips step 2;
+``--no-lint`` skips step 4's linters; ``--tests PATH`` (repeatable) runs only
+those test folders or files instead of all of them; extra arguments after
+``--`` go to pytest (e.g. ``-- -k webhook``). Each run serves HTTP on a free
+port of its own, so that several runs can share a machine.
 """
 
 import argparse
@@ -22,6 +25,7 @@ import uuid
 from odoo_env import (
     REPO,
     fail,
+    free_port,
     odoo_addons_path,
     odoo_command,
     postgres_connection,
@@ -136,6 +140,12 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--no-pip", action="store_true")
     parser.add_argument("--no-lint", action="store_true")
+    parser.add_argument(
+        "--tests",
+        action="append",
+        metavar="PATH",
+        help="run only these test folders or files (repeatable)",
+    )
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args()
 
@@ -160,6 +170,7 @@ def main():
         data_dir=f"{tmp}/data",
         db_name=dbname,
         list_db="False",
+        http_port=free_port(),
     )
     with open(config, "a") as handle:
         # Tests run their jobs themselves; queue_job's runner (which starts
@@ -170,8 +181,9 @@ def main():
         create_database(config, dbname, addons)
         if not args.no_lint:
             lint_ok = lint()
-        test_paths = [f"addons/{name}/tests" for name in addons]
-        test_paths += [d for d in TEST_DIRS if (REPO / d).is_dir()]
+        test_paths = args.tests or [f"addons/{name}/tests" for name in addons]
+        if not args.tests:
+            test_paths += [d for d in TEST_DIRS if (REPO / d).is_dir()]
         print("== tests", flush=True)
         result = subprocess.run(
             [
