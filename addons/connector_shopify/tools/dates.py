@@ -1,6 +1,7 @@
 """Shopify timestamps: ISO 8601 with the shop's offset (REST, webhooks) or
 ``Z`` (GraphQL). Odoo stores naive UTC datetimes."""
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 
 
@@ -17,6 +18,16 @@ def parse_datetime(value):
     return moment.replace(microsecond=0)
 
 
+def read_datetime(data, *keys):
+    """The first of ``keys`` present in ``data``, parsed; a ``ValueError``
+    naming the field when it is not a date."""
+    key = next((k for k in keys if data.get(k)), keys[0])
+    try:
+        return parse_datetime(data.get(key))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{key} is not a date ({str(data.get(key))[:40]!r})") from exc
+
+
 def to_iso_utc(moment):
     """``2026-07-01T10:00:00Z`` for a naive UTC datetime (search syntax and
     REST filters)."""
@@ -26,7 +37,11 @@ def to_iso_utc(moment):
 def version_key(value):
     """The ``updated_at`` part of an idempotency key, normalised to UTC so
     that the webhook (shop offset) and polling (any offset) agree."""
-    moment = parse_datetime(value)
+    try:
+        moment = parse_datetime(value)
+    except (TypeError, ValueError, OverflowError):
+        # stored under its own text (processing says the date is unreadable)
+        return "unreadable:" + hashlib.sha256(repr(value).encode()).hexdigest()[:16]
     return to_iso_utc(moment) if moment else "none"
 
 

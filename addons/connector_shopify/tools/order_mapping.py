@@ -7,7 +7,7 @@ exercise them directly. Amounts are ``Decimal`` in shop money.
 import hashlib
 import json
 
-from .dates import parse_datetime, version_key
+from .dates import read_datetime, version_key
 from .money import CENT, ZERO, cents, fmt, shop_amount, to_decimal
 
 
@@ -151,16 +151,14 @@ def parse_order(data):
         "id": order_id,
         "gid": data.get("admin_graphql_api_id") or f"gid://shopify/Order/{order_id}",
         "name": _text(data.get("name")) or f"#{data.get('order_number') or order_id}",
-        "updated_at": parse_datetime(data.get("updated_at")),
+        "updated_at": read_datetime(data, "updated_at"),
         "version": version_key(data.get("updated_at")),
-        "created_at": parse_datetime(
-            data.get("processed_at") or data.get("created_at")
-        ),
+        "created_at": read_datetime(data, "processed_at", "created_at"),
         "currency": order_currency(data),
         "taxes_included": bool(data.get("taxes_included")),
         "financial_status": _text(data.get("financial_status")),
         "fulfillment_status": _text(data.get("fulfillment_status")),
-        "cancelled_at": parse_datetime(data.get("cancelled_at")),
+        "cancelled_at": read_datetime(data, "cancelled_at"),
         "cancel_reason": _text(data.get("cancel_reason")),
         "email": customer["email"],
         "phone": _text(data.get("phone")),

@@ -1,7 +1,7 @@
 """Shopify refund JSON -> plain dicts (the ``refunds/create`` body, and each
 entry of an order's ``refunds``)."""
 
-from .dates import parse_datetime
+from .dates import read_datetime
 from .money import ZERO, shop_amount
 
 
@@ -62,9 +62,7 @@ def parse_refund(data):
     return {
         "id": str(data["id"]),
         "order_id": str(data["order_id"]),
-        "created_at": parse_datetime(
-            data.get("processed_at") or data.get("created_at")
-        ),
+        "created_at": read_datetime(data, "processed_at", "created_at"),
         "note": (data.get("note") or "").strip(),
         "restock": bool(data.get("restock")),
         "lines": lines,

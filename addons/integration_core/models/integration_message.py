@@ -34,6 +34,8 @@ from ..tools.correlation import (
 )
 from ..tools.redaction import redact_headers, redact_text
 from ..tools.schema import schema_violations
+from ..tools.signing import body_digest
+from ..tools.storable import storable_key, storable_text
 
 _logger = logging.getLogger(__name__)
 
@@ -293,8 +295,14 @@ class IntegrationMessage(models.Model):
         message, else the external id does.
         """
         backend.ensure_one()
-        if reference is not None:
-            reference = str(reference)[:100]  # read from a body: any JSON value
+        # Read from a body or headers: any JSON value, any characters. What
+        # PostgreSQL cannot store is replaced (a key by a digest: keys must
+        # stay distinct); the payload itself is always stored verbatim.
+        reference = storable_text(reference, 100)
+        external_id = storable_text(external_id, 255)
+        correlation_id = storable_text(correlation_id, 255)
+        message_type = storable_text(message_type, 128) or "unknown"
+        idempotency_key = storable_key(idempotency_key)
         if isinstance(payload, str):
             payload = payload.encode()
         payload = payload or b""
@@ -322,9 +330,7 @@ class IntegrationMessage(models.Model):
             "correlation_id": correlation_id or new_correlation_id(),
             "payload": text,
             "payload_encoding": encoding,
-            "headers": json.dumps(redact_headers(headers), ensure_ascii=False)
-            if headers
-            else None,
+            "headers": json.dumps(redact_headers(headers)) if headers else None,
             "state": "received",
             "attempts": 0,
             "duplicate_count": 0,
@@ -373,7 +379,20 @@ class IntegrationMessage(models.Model):
     def _intake_webhook(self, backend, headers, body):
         """Intake of a verified webhook: what to store is the backend's
         envelope (``_webhook_envelope``); the headers are kept, redacted."""
-        envelope = backend._webhook_envelope(headers, body)
+        try:
+            envelope = backend._webhook_envelope(headers, body)
+        except Exception as exc:  # pylint: disable=broad-except
+            # The contract says an envelope never raises; a body it chokes on
+            # must still be stored: under the envelope of the headers alone.
+            _logger.warning(
+                "Backend %s: webhook envelope failed (%s); stored by its headers",
+                backend.id,
+                exc,
+            )
+            envelope = dict(
+                backend._webhook_envelope(headers, b""),
+                idempotency_key=f"unreadable:{body_digest(body)}",
+            )
         return self._intake(
             backend,
             envelope["message_type"],

@@ -15,6 +15,8 @@ from odoo.tests.common import BaseCase, HttpCase, TransactionCase, new_test_user
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..tools.signing import SIGNATURE_HEADER, compute_signature
+from ..tools.storable import storable_key
+from .fuzz import LogWatch, mutated_bodies
 
 WEBHOOK_SECRET = "test-webhook-secret"
 ECHO_SCHEMA = json.dumps(
@@ -282,3 +284,72 @@ class CommittedCase(BaseCase):
 
     def _env(self, cr):
         return api.Environment(cr, SUPERUSER_ID, {})
+
+
+class WebhookFuzzMixin:
+    """Hostile but correctly signed webhooks through HTTP (``fuzz``): never a
+    5xx, every body stored verbatim once per key, every failure a readable
+    one-line error, no traceback in the log. A connector's test gives
+    ``fuzz_samples()`` (``[(topic, valid body)]``), ``fuzz_stamp(topic, body,
+    n)`` (ids of the n-th body's own) and ``fuzz_headers(topic, body, n)``
+    (signed headers), then calls ``assert_fuzzed_webhooks_are_explained``."""
+
+    fuzz_bodies = 500
+    fuzz_seed = 20261201
+
+    def fuzz_stamp(self, topic, body, n):
+        return body
+
+    def fuzz_post(self, headers, body):
+        # (url_open would GET an empty body)
+        return self.opener.post(
+            f"{self.base_url()}/integration/webhook/{self.backend.id}",
+            data=body,
+            headers=headers,
+            timeout=30,
+        )
+
+    def assert_fuzzed_webhooks_are_explained(self):
+        bodies = mutated_bodies(
+            self.fuzz_samples(), self.fuzz_bodies, self.fuzz_seed, self.fuzz_stamp
+        )
+        problems, expected = [], {}
+        with LogWatch() as log, trapped_jobs():
+            for n, (topic, what, body) in enumerate(bodies):
+                headers = self.fuzz_headers(topic, body, n)
+                response = self.fuzz_post(headers, body)
+                if response.status_code != 200:
+                    problems.append(f"{what}: HTTP {response.status_code}")
+                    continue
+                envelope = self.backend._webhook_envelope(headers, body)
+                key = (
+                    envelope["message_type"],
+                    storable_key(envelope["idempotency_key"]),
+                )
+                expected.setdefault(key, (what, body))
+            messages = self.env["integration.message"].search(
+                [("backend_id", "=", self.backend.id)], order="id"
+            )
+            found = {(m.message_type, m.idempotency_key): m for m in messages}
+            if set(found) != set(expected) or len(found) != len(messages):
+                problems.append(f"{len(messages)} messages for {len(expected)} keys")
+            for message in messages:
+                what, body = expected.get(
+                    (message.message_type, message.idempotency_key), ("?", None)
+                )
+                if message._payload_bytes() != body:
+                    problems.append(f"{what}: not stored verbatim")
+                message._process()
+        problems += [f"log: {line}" for line in log.tracebacks]
+        for message in messages:
+            what = expected.get((message.message_type, message.idempotency_key))
+            what = what[0] if what else message.idempotency_key
+            error = message.error_message or ""
+            if message.state not in ("done", "failed", "dead", "ignored"):
+                problems.append(f"{what}: left {message.state}")
+            elif message.state in ("failed", "dead") and (
+                not error or "\n" in error or "Unexpected error" in error
+            ):
+                problems.append(f"{what}: unreadable error {error[:200]!r}")
+        self.assertEqual(problems, [], "\n".join(problems[:40]))
+        return messages

@@ -9,6 +9,7 @@ from ..tools.http_client import RateLimiter
 from ..tools.redaction import redact_headers, redact_mapping, redact_text
 from ..tools.schema import schema_violations
 from ..tools.signing import body_digest, compute_signature, verify_signature
+from ..tools.storable import storable_key, storable_text, unstorable_values
 
 
 def test_signature_roundtrip_and_tampering():
@@ -127,3 +128,41 @@ def test_rate_limiter_waits_for_tokens():
         limiter.acquire()
     # two calls from the burst, then one every half second
     assert [round(w, 2) for w in waits] == [0.5, 0.5]
+
+
+def test_unstorable_values_are_named_by_path():
+    problems = unstorable_values(
+        {
+            "name": "a\x00b",
+            "lines": [{"qty": 10**40}, {"price": float("inf")}],
+            "note": "\ud800",
+            "bad\x00key": 1,
+            "ok": [1.5, -(2**53), True, None, "🦄"],
+        }
+    )
+    assert problems == [
+        "$.name: contains a NUL character (\\u0000), which cannot be stored",
+        "$.lines[0].qty: the number 100000000000... (41 digits) is too large",
+        "$.lines[1].price: inf is not a number",
+        "$.note: contains an invalid Unicode escape (a lone surrogate)",
+        "$: a key contains a NUL character (\\u0000), which cannot be stored",
+    ]
+    # and they come first among a schema's violations
+    assert schema_violations('{"type": "object"}', {"x": "\x00"})[0].startswith("$.x")
+
+
+def test_storable_text_and_keys():
+    assert storable_text("a\x00b\ud800c", 10) == "ab?c"
+    assert storable_text(12345, 3) == "123"
+    assert storable_text(None, 5) is None
+    assert storable_key("order:1:2026") == "order:1:2026"
+    long_a, long_b = "k" * 300 + "a", "k" * 300 + "b"
+    assert storable_key(long_a).startswith("sha256:")
+    assert storable_key(long_a) != storable_key(long_b)
+    assert storable_key("x\x00") != storable_key("x")
+
+
+def test_redaction_of_long_text_is_linear():
+    # a 200,000-letter run took minutes with an unbounded key prefix
+    text = "a" * 200_000 + ' "access_token": "s3cr3t"'
+    assert redact_text(text, []).endswith('"access_token": "***"')

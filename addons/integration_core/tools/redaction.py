@@ -19,8 +19,11 @@ _SENSITIVE_KEY = re.compile(
 # A credential's value in JSON ("access_token": "..."), a form or query
 # string (client_secret=...) or a header line (Authorization: Bearer ...): a
 # token the remote just issued is no configured secret.
+# The key starts a word and has a bounded prefix: an unbounded one made the
+# scan quadratic in a long run of letters (seconds for a 5,000-letter value).
 _CREDENTIAL_KEY = (
-    r"(?:[a-z_-]*(?:token|secret|password|passwd|api[_-]?key)|authorization)"
+    r"(?<![a-z_-])"
+    r"(?:[a-z_-]{0,40}?(?:token|secret|password|passwd|api[_-]?key)|authorization)"
 )
 _CREDENTIAL_VALUE = re.compile(
     r"(" + _CREDENTIAL_KEY + r"\"?\s*[:=]\s*)"

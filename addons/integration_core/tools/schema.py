@@ -6,6 +6,8 @@ import json
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from .storable import format_path, unstorable_values
+
 
 class SchemaDefinitionError(ValueError):
     """The message type's own schema is not a valid JSON Schema."""
@@ -21,18 +23,12 @@ def _validator(schema_text):
     return Draft202012Validator(schema)
 
 
-def format_path(path):
-    """``$.line_items[0].sku`` for a jsonschema error path."""
-    text = "$"
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
-
-
 def schema_violations(schema_text, data):
-    """List of ``"<path>: <problem>"`` strings, empty when data is valid."""
+    """List of ``"<path>: <problem>"`` strings, empty when data is valid:
+    values nothing can store first, then the schema's violations."""
+    problems = unstorable_values(data)
     if not schema_text:
-        return []
+        return problems
     validator = _validator(schema_text)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    return [f"{format_path(e.absolute_path)}: {e.message}" for e in errors]
+    return problems + [f"{format_path(e.absolute_path)}: {e.message}" for e in errors]
