@@ -205,6 +205,11 @@ def main():
             env={
                 **os.environ,
                 "INTEGRATION_TEST_ODOO_CONFIG": config,
+                # the server found above, for tests that start the scripts
+                # (tests/test_run_script.py): not a second private one
+                "PGHOST": host,
+                "PGPORT": str(port),
+                "PGUSER": user,
                 # queue_job reads it before the configuration file
                 "ODOO_QUEUE_JOB_CHANNELS": "root:0",
             },

@@ -87,3 +87,15 @@ class TestWebhookUrl(IntegrationCase):
                 self.env["res.config.settings"].create(
                     {"integration_webhook_base_url": bad}
                 )
+
+    def test_shown_in_settings_and_on_the_backend_form_of_managers(self):
+        settings = self.env["res.config.settings"].get_views([(False, "form")])
+        self.assertIn(
+            'name="integration_webhook_base_url"',
+            settings["views"]["form"]["arch"],
+        )
+        Backend = self.env["integration.backend"]
+        manager_form = Backend.with_user(self.manager).get_views([(False, "form")])
+        self.assertIn('name="webhook_url"', manager_form["views"]["form"]["arch"])
+        user_form = Backend.with_user(self.user).get_views([(False, "form")])
+        self.assertNotIn('name="webhook_url"', user_form["views"]["form"]["arch"])
