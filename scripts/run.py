@@ -301,7 +301,8 @@ def connect_demo_shop(odoo_url, sandbox_url, dbname, webhook_base_url=None):
     webhook base URL (where the sandbox reaches Odoo; default ``odoo_url``),
     read its locations, register its webhooks, send the stock; when the
     backend has received nothing yet, create a few orders that then arrive by
-    webhook. Returns what to print, or None without the demo backend."""
+    webhook. The generic demo backend is pointed at the sandbox too. Returns
+    what to print, or None without the demo Shopify backend."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     from sandbox import demo  # noqa: PLC0415
@@ -315,15 +316,27 @@ def connect_demo_shop(odoo_url, sandbox_url, dbname, webhook_base_url=None):
     def call(model, method, *args, **kwargs):
         return proxy.execute_kw(dbname, uid, "admin", model, method, list(args), kwargs)
 
-    found = call(
-        "ir.model.data",
-        "search_read",
-        [("module", "=", "connector_shopify"), ("name", "=", "demo_backend_shopify")],
-        fields=["res_id"],
-    )
-    if not found:
+    def demo_record(module, name):
+        found = call(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", module), ("name", "=", name)],
+            fields=["res_id"],
+        )
+        return found[0]["res_id"] if found else None
+
+    # the generic demo backend's "Test connection" calls the sandbox too
+    generic_id = demo_record("integration_core", "demo_backend_generic")
+    if generic_id:
+        call(
+            "integration.backend",
+            "write",
+            [generic_id],
+            {"base_url": f"{sandbox_url.rstrip('/')}/_health"},
+        )
+    backend_id = demo_record("connector_shopify", "demo_backend_shopify")
+    if not backend_id:
         return None  # no demo data, or the backend was deleted
-    backend_id = found[0]["res_id"]
     received = call(
         "integration.message",
         "search_count",

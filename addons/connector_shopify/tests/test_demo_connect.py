@@ -71,6 +71,24 @@ class TestDemoConnect(IntegrationHttpCase):
                 "res_id": cls.demo_backend.id,
             }
         )
+        cls.generic_backend = (
+            env["integration.backend"]
+            .sudo()
+            .create(
+                {
+                    "name": "Demo: contacts from the web shop",
+                    "base_url": "http://localhost:8079/_health",
+                }
+            )
+        )
+        env["ir.model.data"].create(
+            {
+                "module": "integration_core",
+                "name": "demo_backend_generic",
+                "model": "integration.backend",
+                "res_id": cls.generic_backend.id,
+            }
+        )
         params = env["ir.config_parameter"].sudo()
         # what Odoo sets when admin logs in at the published port
         params.set_param("web.base.url", "http://localhost:8069")
@@ -96,6 +114,7 @@ class TestDemoConnect(IntegrationHttpCase):
         self.env.invalidate_all()
         backend = self.demo_backend
         self.assertEqual(backend.base_url, shop.base_url)
+        self.assertEqual(self.generic_backend.base_url, f"{self.sandbox.url}/_health")
         self.assertEqual(
             self.env["ir.config_parameter"]
             .sudo()
