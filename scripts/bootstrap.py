@@ -93,7 +93,13 @@ ARCHIVE_SUFFIXES = (
 )
 # Installed with their dependencies, then without (queue_job's wheel depends
 # on "odoo", which no package index serves).
-SUITE_REQUIREMENTS = (REPO / "requirements.txt",)
+# requirements.txt includes the other two (-r); listed so that a change in
+# any of them rebuilds the venv.
+SUITE_REQUIREMENTS = (
+    REPO / "requirements.txt",
+    REPO / "requirements-runtime.txt",
+    REPO / "sandbox" / "requirements.txt",
+)
 SUITE_REQUIREMENTS_NODEPS = (REPO / "requirements-nodeps.txt",)
 VENV_WITH_PIP = True  # tests create venvs without pip (fast, offline)
 PROBE_TIMEOUT = 4  # seconds to reach the official source's host

@@ -2,32 +2,47 @@
 
 1. stop at once, with instructions, when Odoo 17 cannot be imported; find
    PostgreSQL (``PG*`` variables, else 127.0.0.1:5432, else a private server);
-2. write ``var/odoo.conf``: two HTTP workers, one cron worker and the queue_job
-   runner (server-wide module) with the integration channels;
+2. write ``var/odoo.conf``: Odoo's threaded server (HTTP, the browser's
+   websocket, one cron thread and the queue_job runner in one process) or,
+   with ``--workers N``, the multi-process server; channel capacities that
+   leave room for users and webhooks;
 3. create the database with every addon of ``addons/`` and their demo data or,
-   when it exists, update those addons (and install new ones): running the
-   command again keeps the data;
+   when it exists, update the addons installed and install the missing ones:
+   running the command again keeps the data;
 4. start the sandbox (``python3 -m sandbox``) and Odoo as child processes, wait
-   until Odoo answers and print the URL and the login;
+   until Odoo answers, connect the demo shop (the connect step below) and
+   print the URL and the login;
 5. Ctrl-C (or SIGTERM) stops both children.
 
+The connect step: seed the sandbox's demo shop (it keeps nothing between
+starts), point the demo Shopify backend at it, set the suite's webhook base
+URL, read the shop's locations, register the webhooks, send the stock; when
+the backend has received nothing yet, three demo orders follow by webhook.
+
 Options: ``--port`` (8069), ``--db`` (integration_demo), ``--no-sandbox``,
-``--sandbox-port`` (8079), ``--interface`` (127.0.0.1), ``--log-console``
-(Odoo's and the sandbox's logs on the console instead of ``var/*.log``).
+``--sandbox-port`` (8079), ``--interface`` (127.0.0.1), ``--workers`` (0),
+``--log-console`` (Odoo's and the sandbox's logs on the console instead of
+``var/*.log``). Two steps alone, for containers (docker-compose.yml):
+``--init-only`` (step 3 with ``--config FILE``, then exit) and
+``--connect-only`` (the connect step against a running Odoo and sandbox:
+``--odoo-url``, ``--sandbox-url``, ``--webhook-base-url``, then exit).
 """
 
 import argparse
 import ctypes
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import xmlrpc.client
+from pathlib import Path
 
 from odoo_env import (
     REPO,
@@ -45,16 +60,18 @@ DB_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")  # Odoo's own rule
 READY_TIMEOUT = 180  # seconds for Odoo to answer /web/login
 STOP_TIMEOUT = 30  # seconds for a child to stop before it is killed
 
-# Odoo's prefork server starts its websocket (gevent) process by running
-# ``sys.executable sys.argv[0] gevent ...``. Under ``python3 -m odoo``,
+# Odoo's prefork server (--workers N) starts its websocket (gevent) process by
+# running ``sys.executable sys.argv[0] gevent ...``. Under ``python3 -m odoo``,
 # argv[0] is odoo/__main__.py, which cannot run as a script; a launcher file
 # like Odoo's own odoo-bin can. When gevent cannot be loaded, the launcher
-# keeps that one process idle: Odoo would otherwise respawn it without end.
+# keeps that one process idle and quiet (run.py has said why, once): Odoo
+# would otherwise respawn it without end. It stops without a traceback on
+# the SIGINT or SIGTERM that Odoo sends it when it stops.
 LAUNCHER = '''\
 """Odoo's command line (written by scripts/run.py, like Odoo's odoo-bin)."""
 
+import signal
 import sys
-import time
 
 EVENTED = sys.argv[1:2] == ["gevent"]
 try:
@@ -62,17 +79,10 @@ try:
 except Exception:
     if not EVENTED:
         raise
-    import traceback
-
-    traceback.print_exc()
-    print(
-        "*** gevent cannot be loaded: Odoo's websocket process is disabled "
-        "(the web client works, without live notifications)",
-        file=sys.stderr,
-        flush=True,
-    )
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sys.exit(0))
     while True:
-        time.sleep(3600)
+        signal.pause()
 
 if __name__ == "__main__":
     odoo.cli.main()
@@ -213,19 +223,32 @@ def installed_addons(host, port, user, dbname, addons):
         conn.close()
 
 
-def prepare_database(config, host, port, user, dbname, addons, children):
-    """Create the demo database, or update it: the data stays. True when it
-    was created."""
-    installed = installed_addons(host, port, user, dbname, addons)
+def install_plan(installed, addons):
+    """(to install, to update): update what is installed, install the rest.
+    ``installed`` is None for a database that does not exist yet. Never ``-i``
+    an installed module: Odoo would load its data and demo again in init
+    mode (``noupdate`` records overwritten, demo functions run again)."""
     if installed is None:
-        to_install, to_update = addons, []
+        return list(addons), []
+    return (
+        [name for name in addons if name not in installed],
+        [name for name in addons if name in installed],
+    )
+
+
+def prepare_database(
+    config, host, port, user, dbname, addons, children, log_path=None, odoo_args=()
+):
+    """Create the demo database, or update it: the data stays. True when it
+    was created. ``odoo_args``: more options for Odoo (the connection)."""
+    installed = installed_addons(host, port, user, dbname, addons)
+    to_install, to_update = install_plan(installed, addons)
+    if installed is None:
         print(
             f"== creating database {dbname} with {', '.join(addons)} and demo data",
             flush=True,
         )
     else:
-        to_install = [name for name in addons if name not in installed]
-        to_update = [name for name in addons if name in installed]
         steps = []
         if to_update:
             steps.append(f"update {', '.join(to_update)}")
@@ -235,14 +258,14 @@ def prepare_database(config, host, port, user, dbname, addons, children):
             f"== database {dbname} exists, its data is kept: {'; '.join(steps)}",
             flush=True,
         )
-    args = ["-c", str(config), "-d", dbname]
+    args = ["-c", str(config), *odoo_args, "-d", dbname]
     if to_install:
         args += ["-i", ",".join(to_install)]
     if to_update:
         args += ["-u", ",".join(to_update)]
     args += ["--stop-after-init", "--max-cron-threads=0", "--workers=0"]
-    log_path = VAR / "odoo-init.log"
-    print(f"   (takes a minute or two; log: {log_path.relative_to(REPO)})", flush=True)
+    log_path = log_path or VAR / "odoo-init.log"
+    print(f"   (takes a minute or two; log: {shown(log_path)})", flush=True)
     init = Child("odoo init", odoo_command(*args), log_path, signal.SIGINT)
     children.append(init)
     returncode = init.process.wait()
@@ -264,12 +287,24 @@ def prepare_database(config, host, port, user, dbname, addons, children):
     return installed is None
 
 
-def connect_demo_shop(odoo_url, sandbox_url, dbname, first_run):
-    """Connect the demo Shopify backend to the sandbox just started (which
-    keeps nothing between runs): seed the shop, point the backend at it, read
-    its locations, register its webhooks; on the first run, create a few
-    orders that then arrive by webhook. Returns what to print, or None."""
-    sys.path.insert(0, str(REPO))
+def shown(path):
+    """A path as the user reads it: relative to the repository when inside."""
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def connect_demo_shop(odoo_url, sandbox_url, dbname, webhook_base_url=None):
+    """Connect the demo Shopify backend to the sandbox (which keeps nothing
+    between runs): seed the shop, point the backend at it, set the suite's
+    webhook base URL (where the sandbox reaches Odoo; default ``odoo_url``),
+    read its locations, register its webhooks, send the stock; when the
+    backend has received nothing yet, create a few orders that then arrive by
+    webhook. The generic demo backend is pointed at the sandbox too. Returns
+    what to print, or None without the demo Shopify backend."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
     from sandbox import demo  # noqa: PLC0415
 
     common = xmlrpc.client.ServerProxy(f"{odoo_url}/xmlrpc/2/common")
@@ -281,18 +316,41 @@ def connect_demo_shop(odoo_url, sandbox_url, dbname, first_run):
     def call(model, method, *args, **kwargs):
         return proxy.execute_kw(dbname, uid, "admin", model, method, list(args), kwargs)
 
-    found = call(
-        "ir.model.data",
-        "search_read",
-        [("module", "=", "connector_shopify"), ("name", "=", "demo_backend_shopify")],
-        fields=["res_id"],
-    )
-    if not found:
+    def demo_record(module, name):
+        found = call(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", module), ("name", "=", name)],
+            fields=["res_id"],
+        )
+        return found[0]["res_id"] if found else None
+
+    # the generic demo backend's "Test connection" calls the sandbox too
+    generic_id = demo_record("integration_core", "demo_backend_generic")
+    if generic_id:
+        call(
+            "integration.backend",
+            "write",
+            [generic_id],
+            {"base_url": f"{sandbox_url.rstrip('/')}/_health"},
+        )
+    backend_id = demo_record("connector_shopify", "demo_backend_shopify")
+    if not backend_id:
         return None  # no demo data, or the backend was deleted
-    backend_id = found[0]["res_id"]
+    received = call(
+        "integration.message",
+        "search_count",
+        [("backend_id", "=", backend_id), ("direction", "=", "in")],
+    )
     shop = demo.seed_shopify(sandbox_url)
     call("integration.backend", "write", [backend_id], {"base_url": shop.base_url})
-    call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
+    # Not web.base.url: Odoo sets that to the address admin logs in at.
+    call(
+        "ir.config_parameter",
+        "set_param",
+        "integration.webhook_base_url",
+        (webhook_base_url or odoo_url).rstrip("/"),
+    )
     call("integration.backend", "action_shopify_fetch_locations", [backend_id])
     locations = call(
         "shopify.location",
@@ -317,7 +375,7 @@ def connect_demo_shop(odoo_url, sandbox_url, dbname, first_run):
     call("integration.backend", "action_shopify_register_webhooks", [backend_id])
     # the fresh shop holds its seed quantities: send Odoo's (the system of record)
     call("integration.backend", "action_shopify_export_stock_now", [backend_id])
-    if first_run:
+    if not received:
         orders = demo.demo_orders(shop)
         names = ", ".join(order["name"] for order in orders)
         return f"Shopify  demo shop connected; orders {names} are on their way"
@@ -362,7 +420,7 @@ def odoo_answers(url):
 # ---------------------------------------------------------------- main
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8069, help="Odoo's HTTP port")
     parser.add_argument("--db", default="integration_demo", help="database name")
@@ -377,22 +435,85 @@ def parse_args():
         "the demo login is admin / admin)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="0 (default): Odoo's threaded server, which also serves the "
+        "browser's websocket; N: the multi-process server with N HTTP workers, "
+        "whose websocket process (gevent) needs a reverse proxy routing "
+        "/websocket to it (see README, Docker)",
+    )
+    parser.add_argument(
         "--log-console",
         action="store_true",
         help="Odoo's and the sandbox's logs on the console, not in var/*.log",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--addons",
+        help="comma-separated modules to install or update (default: every "
+        "addon of addons/)",
+    )
+    steps = parser.add_argument_group("one step alone (containers)")
+    steps.add_argument(
+        "--init-only",
+        action="store_true",
+        help="create or update the database, then exit",
+    )
+    steps.add_argument(
+        "--config",
+        help="with --init-only: this Odoo configuration file (the database "
+        "connection comes from the PG* variables) instead of var/odoo.conf",
+    )
+    steps.add_argument(
+        "--connect-only",
+        action="store_true",
+        help="connect the demo shop of a running sandbox to a running Odoo, then exit",
+    )
+    steps.add_argument("--odoo-url", help="with --connect-only: Odoo's address")
+    steps.add_argument("--sandbox-url", help="with --connect-only: the sandbox's")
+    steps.add_argument(
+        "--webhook-base-url",
+        help="where the sandbox reaches Odoo (the suite's webhook base URL; "
+        "default: Odoo's address)",
+    )
+    steps.add_argument(
+        "--wait",
+        type=int,
+        default=READY_TIMEOUT,
+        help="with --connect-only: seconds to wait for Odoo and the sandbox",
+    )
+    args = parser.parse_args(argv)
     if not DB_NAME_RE.match(args.db):
         parser.error(f"invalid database name {args.db!r}")
+    if args.init_only and args.connect_only:
+        parser.error("--init-only and --connect-only are two separate steps")
+    if args.config and not args.init_only:
+        parser.error("--config goes with --init-only")
+    if args.workers < 0:
+        parser.error("--workers must be 0 or more")
     return args
+
+
+def queue_job_channels(workers):
+    """Channel capacities that leave HTTP workers free for users and webhooks.
+
+    The rule (also in odoo.conf.example): jobs run inside the HTTP workers,
+    so root's capacity stays below the number of HTTP workers (workers - 1,
+    at least 1); the threaded server (workers = 0) gives each request and
+    job a thread of its own, and 2 jobs at once are plenty for the demo.
+    Shopify orders one job at a time (see connector_shopify CONFIGURE)."""
+    root = max(1, workers - 1) if workers else 2
+    return (
+        f"root:{root},root.integration:{root},root.integration.shopify:1,"
+        f"root.integration.bank:1"
+    )
 
 
 def check_ports(args, gevent_port, with_sandbox):
     probe = "127.0.0.1" if args.interface in ("0.0.0.0", "") else args.interface
-    wanted = [
-        ("Odoo", args.port, "--port"),
-        ("Odoo's websocket", gevent_port, "--port"),
-    ]
+    wanted = [("Odoo", args.port, "--port")]
+    if args.workers:
+        wanted.append(("Odoo's websocket", gevent_port, "--port"))
     if with_sandbox:
         wanted.append(("the sandbox", args.sandbox_port, "--sandbox-port"))
     for what, port, option in wanted:
@@ -403,9 +524,107 @@ def check_ports(args, gevent_port, with_sandbox):
             )
 
 
-def main():
-    args = parse_args()
+def connect_only(args):
+    """The connect step alone (``--connect-only``): wait for Odoo and the
+    sandbox, connect, exit 0 (or non-zero when it could not)."""
+    odoo_url = (args.odoo_url or f"http://127.0.0.1:{args.port}").rstrip("/")
+    sandbox_url = (args.sandbox_url or f"http://127.0.0.1:{args.sandbox_port}").rstrip(
+        "/"
+    )
+    wait_for(
+        lambda: odoo_answers(f"{sandbox_url}/_health"), [], "the sandbox", args.wait
+    )
+    wait_for(
+        lambda: odoo_answers(f"{odoo_url}/web/login?db={args.db}"),
+        [],
+        "Odoo",
+        args.wait,
+    )
+    try:
+        note = connect_demo_shop(odoo_url, sandbox_url, args.db, args.webhook_base_url)
+    except (OSError, xmlrpc.client.Error, AssertionError) as exc:
+        fail(f"Shopify  demo shop not connected: {exc}", code=1)
+    print(note or f"no demo Shopify backend in {args.db}: nothing to connect")
+    if note and "not connected" in note:
+        sys.exit(1)
+
+
+def init_only(args, odoo, addons):
+    """Step 3 alone (``--init-only``): create or update the database, exit."""
+    host, port, user = postgres_connection()
+    if args.config:
+        config = args.config
+        # The connection of the PG* variables (the config file has none).
+        odoo_args = [f"--db_host={host}", f"--db_port={port}", f"--db_user={user}"]
+        log_dir = Path(tempfile.mkdtemp(prefix="integration-init-"))
+    else:
+        VAR.mkdir(exist_ok=True)
+        config = write_run_config(args, odoo, host, port, user)
+        odoo_args, log_dir = [], VAR
+    children = []
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        prepare_database(
+            config,
+            host,
+            port,
+            user,
+            args.db,
+            addons,
+            children,
+            log_path=log_dir / "odoo-init.log",
+            odoo_args=odoo_args,
+        )
+    except KeyboardInterrupt:
+        stop_children(children)
+        fail("stopped before the database was ready", code=1)
+    if args.config:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    print(f"== database {args.db} is ready", flush=True)
+
+
+def write_run_config(args, odoo, host, port, user):
+    config = VAR / "odoo.conf"
+    write_config(
+        config,
+        host,
+        port,
+        user,
+        odoo_addons_path(odoo),
+        data_dir=VAR / "data",
+        http_interface=args.interface,
+        http_port=args.port,
+        gevent_port=args.port + 3,  # Odoo's own default pair: 8069 / 8072
+        workers=args.workers,
+        max_cron_threads=1,
+        server_wide_modules="base,web,queue_job",
+        list_db="False",
+    )
+    with open(config, "a") as conf:
+        # The job runner reads its own section (see queue_job_channels).
+        conf.write(f"\n[queue_job]\nchannels = {queue_job_channels(args.workers)}\n")
+    return config
+
+
+def selected_addons(args):
+    addons = project_addons()
+    if args.addons:
+        addons = [name.strip() for name in args.addons.split(",") if name.strip()]
+    if not addons:
+        fail("no addon found under addons/")
+    return addons
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.connect_only:  # needs no Odoo in this Python: XML-RPC only
+        connect_only(args)
+        return
     odoo = require_odoo17()
+    addons = selected_addons(args)
+    if args.init_only:
+        init_only(args, odoo, addons)
+        return
     host, port, user = postgres_connection()
     default_pg = (
         os.environ.get("PGHOST") or "127.0.0.1",
@@ -418,43 +637,23 @@ def main():
             "PGHOST/PGPORT/PGUSER) to keep it.",
             file=sys.stderr,
         )
-    addons = project_addons()
-    if not addons:
-        fail("no addon found under addons/")
     with_sandbox = not args.no_sandbox and (REPO / "sandbox" / "__main__.py").exists()
-    gevent_port = args.port + 3  # Odoo's own default pair: 8069 / 8072
+    gevent_port = args.port + 3
     check_ports(args, gevent_port, with_sandbox)
 
     VAR.mkdir(exist_ok=True)
-    config = VAR / "odoo.conf"
-    write_config(
-        config,
-        host,
-        port,
-        user,
-        odoo_addons_path(odoo),
-        data_dir=VAR / "data",
-        http_interface=args.interface,
-        http_port=args.port,
-        gevent_port=gevent_port,
-        workers=2,
-        max_cron_threads=1,
-        server_wide_modules="base,web,queue_job",
-        list_db="False",
-    )
-    with open(config, "a") as conf:
-        # The job runner (in Odoo's main process) reads its own section;
-        # Shopify orders one job at a time (see connector_shopify CONFIGURE).
-        conf.write(
-            "\n[queue_job]\nchannels = root:4,root.integration:4,"
-            "root.integration.shopify:1\n"
-        )
+    config = write_run_config(args, odoo, host, port, user)
     launcher = VAR / "odoo-bin"
     launcher.write_text(LAUNCHER)
-    if not gevent_works():
+    if args.workers:
+        # Said once, here: the HTTP workers refuse /websocket (Odoo answers
+        # it with an error), only the gevent process on gevent_port serves it.
+        missing = "" if gevent_works() else " and gevent, which this Python cannot load"
         print(
-            "!! gevent cannot be loaded by this Python: Odoo runs without its "
-            "websocket process (no live notifications in the browser).",
+            f"!! --workers {args.workers}: live updates in the browser need a "
+            f"reverse proxy routing /websocket to port {gevent_port}{missing}; "
+            "without them the page works but refreshes only on reload. Without "
+            "--workers, Odoo's threaded server serves the websocket itself.",
             file=sys.stderr,
         )
 
@@ -463,7 +662,7 @@ def main():
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        created = prepare_database(config, host, port, user, args.db, addons, children)
+        prepare_database(config, host, port, user, args.db, addons, children)
         if with_sandbox:
             command = [sys.executable, "-m", "sandbox"]
             command += ["--host", args.interface or "0.0.0.0"]
@@ -502,7 +701,7 @@ def main():
             "Odoo",
             timeout=READY_TIMEOUT,
         )
-        shown = "localhost" if probe == "127.0.0.1" else probe
+        shown_host = "localhost" if probe == "127.0.0.1" else probe
         demo_note = None
         if with_sandbox:
             try:
@@ -510,14 +709,16 @@ def main():
                     f"http://{probe}:{args.port}",
                     f"http://{probe}:{args.sandbox_port}",
                     args.db,
-                    created,
                 )
             except (OSError, xmlrpc.client.Error, AssertionError) as exc:
                 demo_note = f"Shopify  demo shop not connected: {exc}"
-        print(f"\nOdoo     http://{shown}:{args.port}/web/login  (database {args.db})")
+        print(
+            f"\nOdoo     http://{shown_host}:{args.port}/web/login  "
+            f"(database {args.db})"
+        )
         print("Login    admin / admin")
         if with_sandbox:
-            print(f"Sandbox  http://{shown}:{args.sandbox_port}")
+            print(f"Sandbox  http://{shown_host}:{args.sandbox_port}")
         if demo_note:
             print(demo_note)
         if not args.log_console:

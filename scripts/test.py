@@ -150,7 +150,9 @@ def main():
     args = parser.parse_args()
 
     odoo = require_odoo17()
-    if not args.no_pip and not os.environ.get("INTEGRATION_NO_PIP"):
+    # INTEGRATION_NO_PIP=1: the requirements are installed (the venv, the
+    # Docker image with its test tools); 0 or unset: install them.
+    if not args.no_pip and os.environ.get("INTEGRATION_NO_PIP", "0") in ("", "0"):
         pip_install()
     host, port, user = postgres_connection()
     addons = project_addons()
@@ -203,6 +205,11 @@ def main():
             env={
                 **os.environ,
                 "INTEGRATION_TEST_ODOO_CONFIG": config,
+                # the server found above, for tests that start the scripts
+                # (tests/test_run_script.py): not a second private one
+                "PGHOST": host,
+                "PGPORT": str(port),
+                "PGUSER": user,
                 # queue_job reads it before the configuration file
                 "ODOO_QUEUE_JOB_CHANNELS": "root:0",
             },

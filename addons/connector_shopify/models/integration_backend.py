@@ -452,18 +452,12 @@ class IntegrationBackend(models.Model):
             version=self.api_version,
         )
 
-    def _shopify_webhook_url(self):
-        base = (
-            self.env["ir.config_parameter"].sudo().get_param("web.base.url") or ""
-        ).rstrip("/")
-        return f"{base}/integration/webhook/{self.id}"
-
     def _shopify_register_webhooks(self):
         """Subscribe the order and refund topics to this backend's webhook
         URL; topics already subscribed there are left alone. Returns
         ``(created, existing)`` topic lists."""
         self.ensure_one()
-        uri = self._shopify_webhook_url()
+        uri = self._webhook_url()
         existing, cursor = set(), None
         while True:
             page = self._shopify_graphql(
@@ -511,7 +505,7 @@ class IntegrationBackend(models.Model):
         created, already = self._shopify_register_webhooks()
         text = _(
             "Webhooks to %(url)s: subscribed %(created)s; already there: %(already)s.",
-            url=self._shopify_webhook_url(),
+            url=self._webhook_url(),
             created=", ".join(created) or _("none"),
             already=", ".join(already) or _("none"),
         )

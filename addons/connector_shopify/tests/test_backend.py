@@ -87,9 +87,10 @@ class TestShopifyBackend(ShopifyCase):
             self.assertNotIn("shpat_", text or "")
 
     def test_register_webhooks_once(self):
-        self.env["ir.config_parameter"].sudo().set_param(
-            "web.base.url", "https://odoo.example.com"
-        )
+        # the suite's webhook base URL, not the address users log in at
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("web.base.url", "http://localhost:8069")
+        params.set_param("integration.webhook_base_url", "https://odoo.example.com")
         created, existing = self.backend._shopify_register_webhooks()
         self.assertEqual(
             created,
@@ -99,6 +100,7 @@ class TestShopifyBackend(ShopifyCase):
         subscriptions = self.shop.subscriptions()
         url = f"https://odoo.example.com/integration/webhook/{self.backend.id}"
         self.assertEqual({s["address"] for s in subscriptions}, {url})
+        self.assertEqual(self.backend.webhook_url, url)  # what the form shows
         self.assertEqual(len(subscriptions), 4)
         created, existing = self.backend._shopify_register_webhooks()
         self.assertEqual(created, [])

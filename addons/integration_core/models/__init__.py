@@ -9,3 +9,4 @@ from . import integration_value_map
 from . import integration_document_mixin
 from . import integration_partner_resolver
 from . import res_partner
+from . import res_config_settings

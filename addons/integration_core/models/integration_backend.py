@@ -24,6 +24,10 @@ _logger = logging.getLogger(__name__)
 MANAGER = "integration_core.group_integration_manager"
 # Credential fields: readable by managers only, masked in every log line.
 SECRET_FIELDS = ("api_key", "api_secret", "webhook_secret")
+# Where external systems reach this Odoo with webhooks (Settings > Integration),
+# e.g. a public https address, or a service name inside a Docker network;
+# unset: the ``web.base.url`` of the database.
+WEBHOOK_BASE_URL_PARAM = "integration.webhook_base_url"
 
 
 def archive_backends_of_removed_connector(backends):
@@ -131,6 +135,14 @@ class IntegrationBackend(models.Model):
     )
     api_secret = fields.Char("API secret", groups=MANAGER, copy=False, exportable=False)
     webhook_secret = fields.Char(groups=MANAGER, copy=False, exportable=False)
+    webhook_url = fields.Char(
+        "Webhook URL",
+        compute="_compute_webhook_url",
+        groups=MANAGER,
+        help="The address to register at the external system for its webhooks. "
+        "It starts with the webhook base URL of Settings > Integration (or, "
+        "when that is empty, the web address of this database).",
+    )
 
     # Processing policy
     channel = fields.Char(
@@ -227,6 +239,25 @@ class IntegrationBackend(models.Model):
         for backend in self:
             if not backend.channel:
                 backend.channel = f"root.integration.{backend.connector_type}"
+
+    def _webhook_base_url(self):
+        """The start of every webhook URL: the suite's setting, else
+        ``web.base.url``; no trailing slash."""
+        params = self.env["ir.config_parameter"].sudo()
+        base = params.get_param(WEBHOOK_BASE_URL_PARAM) or ""
+        if not base.strip():
+            base = params.get_param("web.base.url") or ""
+        return base.strip().rstrip("/")
+
+    def _webhook_url(self):
+        """Where the external system of this backend posts its webhooks."""
+        self.ensure_one()
+        return f"{self._webhook_base_url()}/integration/webhook/{self._origin.id}"
+
+    # From a system parameter, not from fields: no dependencies to declare.
+    def _compute_webhook_url(self):
+        for backend in self:
+            backend.webhook_url = backend._origin.id and backend._webhook_url()
 
     @api.depends("circuit_open", "consecutive_failures", "last_success_at")
     def _compute_health(self):
