@@ -26,6 +26,7 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "wizards/integration_message_ignore_views.xml",
+        "wizards/integration_message_replay_views.xml",
         "wizards/integration_value_map_create_views.xml",
         "views/integration_menus.xml",
     ],

@@ -570,9 +570,12 @@ class IntegrationBackend(models.Model):
         whose ``updated_at`` is older than the version ``binding`` last
         applied, so that out-of-order deliveries cannot undo newer ones.
         Returns True when it is the very version applied (the caller decides
-        whether its content differs), False when it is newer or unknown."""
+        whether its content differs), False when it is newer or unknown, and
+        when a manager replays it (``integration_replay``: apply it again)."""
         applied = binding.external_updated_at if binding else None
         if not (applied and updated_at):
+            return False
+        if updated_at == applied and self.env.context.get("integration_replay"):
             return False
         if updated_at < applied:
             raise SkipMessage(

@@ -40,6 +40,7 @@ from ..tools.storable import storable_key, storable_text
 _logger = logging.getLogger(__name__)
 
 MANAGER = "integration_core.group_integration_manager"
+REPLAYABLE_STATES = ("done", "ignored")
 CONCURRENCY_ERRORS = (
     errorcodes.LOCK_NOT_AVAILABLE,
     errorcodes.SERIALIZATION_FAILURE,
@@ -134,6 +135,12 @@ class IntegrationMessage(models.Model):
     )
     last_seen_at = fields.Datetime(readonly=True)
     job_uuid = fields.Char("Job", readonly=True, copy=False)
+    replay_pending = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="A manager replayed the message: its next run applies it again "
+        "even when the version it carries is the one applied.",
+    )
 
     error_category = fields.Selection(ERROR_CATEGORIES, readonly=True, index=True)
     error_message = fields.Char("Problem", readonly=True)
@@ -688,11 +695,13 @@ class IntegrationMessage(models.Model):
             # One UPDATE per outcome: within this transaction nobody could see
             # an intermediate "processing" state, and the hot path saves it.
             attempt = self.attempts + 1
+            replay = self.replay_pending
             try:
                 with self._call_logs_kept(scope), self.env.cr.savepoint():
                     # documents created by the handler carry the correlation id
                     result = self.with_context(
-                        default_integration_correlation_id=self.correlation_id
+                        default_integration_correlation_id=self.correlation_id,
+                        integration_replay=replay,
                     )._run_handler()
             except SkipMessage as exc:
                 self._mark_skipped(exc, attempt)
@@ -734,6 +743,10 @@ class IntegrationMessage(models.Model):
                 self._mark_error(self._unexpected_error(exc), attempt)
             else:
                 self._mark_done(result, attempt)
+            if replay:
+                self.replay_pending = False
+                if self.state == "done":  # other outcomes post their own note
+                    self.message_post(body=_("Replay applied."))
             _logger.info("Message %s (%s) -> %s", self.id, self.name, self.state)
             return f"{self.state}: {self.error_message or self.name}"
 
@@ -994,6 +1007,45 @@ class IntegrationMessage(models.Model):
         for message in retryable:
             message.message_post(body=_("Retried by %s.", self.env.user.name))
         return True
+
+    def _replayable(self):
+        """Finished exchanges whose body is still kept (desk items are
+        checked again by *Retry*, not replayed)."""
+        return self.filtered(
+            lambda m: (
+                m.state in REPLAYABLE_STATES
+                and not m.payload_purged
+                and not m.message_type_id.is_desk_item
+            )
+        )
+
+    def action_replay(self, reason):
+        """Run the handler again, as a new attempt, for finished messages.
+
+        Handlers are idempotent: what is right stays as it is, and what was
+        changed by hand in Odoo where the other system is the system of record
+        is put back (the version guard lets the applied version through once,
+        ``integration_replay``). Managers only; the reason goes to the chatter.
+        Returns the messages replayed."""
+        if not self.env.user.has_group(MANAGER):
+            raise AccessError(_("Only integration managers can replay messages."))
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(_("Say why the messages are replayed."))
+        messages = self._replayable()
+        messages.sudo().write(
+            {"state": "received", "replay_pending": True, "next_retry_at": False}
+        )
+        for message in messages:
+            message.message_post(
+                body=_(
+                    "Replayed by %(user)s: %(reason)s",
+                    user=self.env.user.name,
+                    reason=reason,
+                )
+            )
+        messages.sudo()._enqueue()
+        return messages
 
     def action_ignore(self, reason):
         if not (reason or "").strip():

@@ -1,2 +1,3 @@
 from . import integration_message_ignore
 from . import integration_value_map_create
+from . import integration_message_replay
