@@ -143,9 +143,10 @@ class IntegrationCallLog(models.Model):
     # Retention
     # ------------------------------------------------------------------
     @api.model
-    def _cron_purge(self, batch=10000):
+    def _cron_purge(self, batch=10000, commit_batches=False):
         """Delete call logs older than each backend's retention (0 keeps
-        them forever). Our own table: plain SQL, in batches."""
+        them forever). Our own table: plain SQL, in batches, which the cron
+        commits one by one (``commit_batches``: no long transaction)."""
         self.flush_model()
         deleted = 0
         backends = (
@@ -168,8 +169,11 @@ class IntegrationCallLog(models.Model):
                     """,
                     (backend.id, threshold, batch),
                 )
-                deleted += self.env.cr.rowcount
-                if self.env.cr.rowcount < batch:
+                count = self.env.cr.rowcount
+                deleted += count
+                if commit_batches:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                if count < batch:
                     break
         if deleted:
             self.invalidate_model()

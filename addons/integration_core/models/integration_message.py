@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from psycopg2 import IntegrityError, OperationalError, errorcodes
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.exceptions import ValidationError as OdooValidationError
 
@@ -273,6 +273,16 @@ class IntegrationMessage(models.Model):
                 _("Only integration managers can edit messages (payload included).")
             )
         return super().write(vals)
+
+    def init(self):
+        # the payload purge walks, per backend and age, only what it purges
+        tools.create_index(
+            self.env.cr,
+            "integration_message_purge_index",
+            self._table,
+            ["backend_id", "coalesce(done_at, write_date)"],
+            where="NOT payload_purged AND state IN ('done', 'ignored')",
+        )
 
     # ------------------------------------------------------------------
     # Intake
@@ -1206,29 +1216,45 @@ class IntegrationMessage(models.Model):
         return len(stuck)
 
     @api.model
-    def _cron_purge_payloads(self):
+    def _cron_purge_payloads(self, batch=5000, commit_batches=False):
         """Drop payloads and headers of finished messages past the backend's
-        retention; the message itself (metadata, errors, links) stays."""
+        retention; the message itself (metadata, errors, links) stays.
+
+        In batches of ``batch`` rows, skipping rows a worker holds; the cron
+        commits after each batch (``commit_batches``), so that no transaction
+        holds more than one batch locked and a purge of millions of rows runs
+        beside intake."""
         purged = 0
         self.flush_model()
-        for backend in (
+        backends = (
             self.env["integration.backend"]
             .with_context(active_test=False)
             .search([("retention_days", ">", 0)])
-        ):
-            self.env.cr.execute(
-                """
-                UPDATE integration_message
-                   SET payload = NULL, headers = NULL, payload_purged = TRUE
-                 WHERE backend_id = %s AND state IN ('done', 'ignored')
-                   AND NOT payload_purged
-                   AND coalesce(done_at, write_date) < %s
-                """,
-                (
-                    backend.id,
-                    fields.Datetime.now() - timedelta(days=backend.retention_days),
-                ),
-            )
-            purged += self.env.cr.rowcount
+        )
+        for backend in backends:
+            threshold = fields.Datetime.now() - timedelta(days=backend.retention_days)
+            while True:
+                self.env.cr.execute(
+                    """
+                    UPDATE integration_message
+                       SET payload = NULL, headers = NULL, payload_purged = TRUE
+                     WHERE id IN (
+                           SELECT id FROM integration_message
+                            WHERE backend_id = %s AND state IN ('done', 'ignored')
+                              AND NOT payload_purged
+                              AND coalesce(done_at, write_date) < %s
+                            LIMIT %s
+                              FOR NO KEY UPDATE SKIP LOCKED)
+                    """,
+                    (backend.id, threshold, batch),
+                )
+                count = self.env.cr.rowcount
+                purged += count
+                if commit_batches:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                if count < batch:
+                    break
         self.invalidate_model(["payload", "headers", "payload_purged"])
+        if purged:
+            _logger.info("Purged the payloads of %s integration message(s)", purged)
         return purged
