@@ -1,2 +1,4 @@
+from . import integration_message_assign
 from . import integration_message_ignore
+from . import integration_message_payload_edit
 from . import integration_value_map_create
