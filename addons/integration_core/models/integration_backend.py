@@ -329,8 +329,9 @@ class IntegrationBackend(models.Model):
                 filter(None, [backend.last_success_at, last_received.get(backend.id)]),
                 default=None,
             )
+            age = human_age((now - last).total_seconds()) if last else None
             backend.last_activity_age = (
-                human_age((now - last).total_seconds()) if last else False
+                False if age is None else age if age == "just now" else f"{age} ago"
             )
             backend.throughput_chart = self._bar_chart(hourly.get(backend.id, {}))
 
@@ -345,11 +346,14 @@ class IntegrationBackend(models.Model):
             backend.call_log_count = counts.get(backend.id, 0)
 
     def _compute_business_signals(self):
+        """Counts only, shown to every desk user: a clerk without Sales or
+        Accounting rights sees how many orders or bank lines wait (the
+        connector counts them as superuser, within the backend's company)."""
         for backend in self:
             rows = [
                 f"<li><strong>{int(signal['count'])}</strong> "
                 f"{html_escape(signal['label'])}</li>"
-                for signal in backend._business_signals()
+                for signal in backend.sudo()._business_signals()
             ]
             backend.business_signals = (
                 f"<ul class='list-unstyled mb-0'>{''.join(rows)}</ul>"
@@ -417,9 +421,13 @@ class IntegrationBackend(models.Model):
             'stroke="#999" stroke-width="1"/>'
             f'<line x1="{left - 2}" y1="{4 + height}" x2="{left + width}" '
             f'y2="{4 + height}" stroke="#999" stroke-width="1"/>'
-            f'<text x="{left - 5}" y="10" font-size="9" text-anchor="end" '
-            f'fill="#666">{top if max(values) else 0}</text>'
-            f'<text x="{left - 5}" y="{4 + height}" font-size="9" '
+            + (
+                f'<text x="{left - 5}" y="10" font-size="9" text-anchor="end" '
+                f'fill="#666">{top}</text>'
+                if max(values)
+                else ""
+            )
+            + f'<text x="{left - 5}" y="{4 + height}" font-size="9" '
             'text-anchor="end" fill="#666">0</text>'
             f'<text x="{left}" y="{height + 16}" font-size="9" fill="#666">'
             "24 h ago</text>"

@@ -186,6 +186,18 @@ class IntegrationMessage(models.Model):
         "Summary", compute="_compute_summary_html", sanitize=False
     )
     next_step = fields.Text("What to do next", compute="_compute_next_step")
+    desk_status = fields.Selection(
+        [
+            ("failed", "Failed"),
+            ("retrying", "Retrying by itself"),
+            ("dead", "Dead"),
+            ("look", "Needs a look"),
+            ("ignored", "Ignored"),
+            ("fine", "Fine"),
+        ],
+        "Status",
+        compute="_compute_desk_status",
+    )
     over_sla = fields.Boolean(
         "Older than SLA", compute="_compute_age", search="_search_over_sla"
     )
@@ -279,6 +291,19 @@ class IntegrationMessage(models.Model):
                     )
             message.summary_html = render_summary(summary) if summary else False
 
+    @api.depends("state", "business_exception", "next_retry_at")
+    def _compute_desk_status(self):
+        for message in self:
+            if message.state == "failed":
+                status = "retrying" if message.next_retry_at else "failed"
+            elif message.state == "done":
+                status = "look" if message.business_exception else "fine"
+            elif message.state in ("dead", "ignored"):
+                status = message.state
+            else:
+                status = "fine"
+            message.desk_status = status
+
     @api.depends("state", "error_category", "retry_blocked", "mapping_kind")
     def _compute_next_step(self):
         for message in self:
@@ -305,10 +330,13 @@ class IntegrationMessage(models.Model):
                 system=system,
             )
         if self.error_category == CATEGORY_MAPPING:
+            ValueMap = self.env["integration.value.map"]
+            kinds = dict(ValueMap._fields["kind"]._description_selection(self.env))
             return _(
-                "Press 'Map and retry' and choose the Odoo record that "
-                "%(code)s means; the other messages waiting for the same "
-                "code are retried too.",
+                "Press 'Map and retry' and choose the %(kind)s that %(code)s "
+                "means; the other messages waiting for the same code are "
+                "retried too.",
+                kind=(kinds.get(self.mapping_kind) or _("Odoo record")).lower(),
                 code=f"'{self.mapping_code}'",
             )
         if self.state == "failed" and self.next_retry_at:

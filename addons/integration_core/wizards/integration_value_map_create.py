@@ -182,12 +182,19 @@ class IntegrationValueMapCreate(models.TransientModel):
         return hook(self.message_id.sudo(), self.kind, self.external_code) or {}
 
     def _candidate(self, suggestion):
-        """An existing record that looks like the one meant (by name)."""
-        if not suggestion.get("name"):
-            return None
-        found = self.env[self.res_model].name_search(suggestion["name"], limit=2)
-        if len(found) == 1:
-            return self.env[self.res_model].browse(found[0][0])
+        """An existing record that looks like the one meant: one record found
+        by the name the message gives, or by its code read as words
+        ("HOODIE-GREY-M" finds "Hoodie grey M")."""
+        texts = [suggestion.get("name"), self.external_code]
+        texts += [
+            " ".join(text.replace("-", " ").replace("_", " ").split())
+            for text in texts
+            if text
+        ]
+        for text in dict.fromkeys(t for t in texts if t):
+            found = self.env[self.res_model].name_search(text, limit=2)
+            if len(found) == 1:
+                return self.env[self.res_model].browse(found[0][0])
         return None
 
     # ------------------------------------------------------------------
