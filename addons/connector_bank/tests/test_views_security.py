@@ -98,7 +98,7 @@ class TestViewsAndSecurity(BankCase):
     def test_desk_user_sees_the_overview_and_the_review_item(self):
         """The Overview's card counts bank lines a desk user cannot read, and
         the review item names its line (opening it follows their rights)."""
-        line, review = self._review()
+        _line, review = self._review()
         card = (
             self.env["integration.backend"]
             .with_user(self.desk_user)

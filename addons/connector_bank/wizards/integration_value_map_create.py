@@ -7,7 +7,7 @@ class IntegrationValueMapCreate(models.TransientModel):
 
     _inherit = "integration.value.map.create"
 
-    journal_id = fields.Many2one("account.journal", "Journal")
+    journal_id = fields.Many2one("account.journal")
 
     @api.model
     def _kind_fields(self):

@@ -7,13 +7,11 @@ class IntegrationValueMapCreate(models.TransientModel):
 
     _inherit = "integration.value.map.create"
 
-    product_id = fields.Many2one("product.product", "Product")
-    tax_id = fields.Many2one(
-        "account.tax", "Tax", domain=[("type_tax_use", "=", "sale")]
-    )
+    product_id = fields.Many2one("product.product")
+    tax_id = fields.Many2one("account.tax", domain=[("type_tax_use", "=", "sale")])
     carrier_id = fields.Many2one("delivery.carrier", "Carrier service")
-    warehouse_id = fields.Many2one("stock.warehouse", "Warehouse")
-    location_id = fields.Many2one("stock.location", "Location")
+    warehouse_id = fields.Many2one("stock.warehouse")
+    location_id = fields.Many2one("stock.location")
     uom_id = fields.Many2one("uom.uom", "Unit of measure")
 
     @api.model

@@ -231,6 +231,9 @@ class IntegrationBackend(models.Model):
     count_dead = fields.Integer(compute="_compute_dashboard")
     count_done = fields.Integer("Done (24h)", compute="_compute_dashboard")
     count_exceptions = fields.Integer(compute="_compute_dashboard")
+    count_to_look = fields.Integer(
+        compute="_compute_dashboard", help="Processed, but a person must look."
+    )
     call_log_count = fields.Integer("Calls", compute="_compute_call_log_count")
     oldest_exception_at = fields.Datetime(compute="_compute_dashboard")
     oldest_exception_age = fields.Char(compute="_compute_dashboard")
@@ -320,6 +323,7 @@ class IntegrationBackend(models.Model):
             backend.count_done = done_24h.get(backend.id, 0)
             count, oldest = exceptions.get(backend.id, (0, False))
             backend.count_exceptions = count
+            backend.count_to_look = max(0, count - counts["failed"] - counts["dead"])
             backend.oldest_exception_at = oldest
             now = fields.Datetime.now()
             backend.oldest_exception_age = (
@@ -832,6 +836,11 @@ class IntegrationBackend(models.Model):
     def action_view_exceptions(self):
         return self._action_messages(
             [], _("Exceptions"), xmlid="action_integration_exceptions"
+        )
+
+    def action_view_to_look(self):
+        return self._action_messages(
+            ["business"], _("To look at"), xmlid="action_integration_exceptions"
         )
 
     def action_view_queue(self):

@@ -1147,8 +1147,10 @@ class IntegrationMessage(models.Model):
         """*Retry selected* of the lists: queued again, with a word of it."""
         self.action_retry()
         return self._notification(
-            _("%s item(s) queued again: the list shows their new state shortly.")
-            % len(self),
+            _(
+                "%s item(s) queued again: the list shows their new state shortly.",
+                len(self),
+            ),
             "info",
         )
 
@@ -1184,8 +1186,7 @@ class IntegrationMessage(models.Model):
             [message.id],
         ) in (None, []):
             raise UserError(
-                _("%s is being processed right now: look again in a moment.")
-                % self.name
+                _("%s is being processed right now: look again in a moment.", self.name)
             )
         message._cancel_pending_jobs()
         message.write(
@@ -1198,7 +1199,9 @@ class IntegrationMessage(models.Model):
         )
         message._process()
         self.invalidate_recordset()
-        self.message_post(body=f"{note}: {self._outcome_text()}")
+        self.message_post(
+            body=_("%(note)s: %(outcome)s", note=note, outcome=self._outcome_text())
+        )
 
     def _outcome_text(self):
         """The state in words, with what it made ("done: S00004 created")."""
@@ -1289,7 +1292,7 @@ class IntegrationMessage(models.Model):
                 }
             )
             message.message_post(body=_("Reopened by %s.", self.env.user.name))
-        return self._notification(_("%s item(s) back on the desk.") % len(reopened))
+        return self._notification(_("%s item(s) back on the desk.", len(reopened)))
 
     def action_open_ignore_wizard(self):
         return {
@@ -1342,7 +1345,7 @@ class IntegrationMessage(models.Model):
     def action_assign_to_me(self):
         self.write({"assignee_id": self.env.user.id})
         return self._notification(
-            _("%s item(s) assigned to you.") % len(self), "success"
+            _("%s item(s) assigned to you.", len(self)), "success"
         )
 
     def action_open_related(self):

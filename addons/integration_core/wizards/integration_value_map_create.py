@@ -22,9 +22,9 @@ class IntegrationValueMapCreate(models.TransientModel):
     # One field per kind's model, so that the kind says what is chosen (no
     # technical record type to pick): connectors add theirs and extend
     # ``_kind_fields`` and the form; ``record_ref`` serves the other kinds.
-    currency_id = fields.Many2one("res.currency", "Currency")
-    country_id = fields.Many2one("res.country", "Country")
-    partner_id = fields.Many2one("res.partner", "Partner")
+    currency_id = fields.Many2one("res.currency")
+    country_id = fields.Many2one("res.country")
+    partner_id = fields.Many2one("res.partner")
     record_ref = fields.Reference(
         selection=lambda self: self.env[
             "integration.value.map"
