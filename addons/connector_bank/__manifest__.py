@@ -21,6 +21,8 @@
         "views/integration_backend_views.xml",
         "views/integration_message_views.xml",
         "wizards/bank_statement_upload_views.xml",
+        "wizards/integration_value_map_create_views.xml",
         "views/connector_bank_menus.xml",
     ],
+    "demo": ["demo/bank_demo.xml"],
 }

@@ -24,7 +24,13 @@
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",
         "views/account_move_views.xml",
+        "wizards/integration_value_map_create_views.xml",
         "views/connector_shopify_menus.xml",
     ],
     "demo": ["demo/shopify_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "connector_shopify/static/tests/tours/desk_clerk_tour.js",
+        ],
+    },
 }

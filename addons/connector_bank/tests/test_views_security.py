@@ -94,3 +94,21 @@ class TestViewsAndSecurity(BankCase):
             self.env["bank.statement.upload"].with_user(self.desk_user).create({})
         with self.assertRaises(AccessError):
             line.with_user(self.desk_user).action_bank_match()
+
+    def test_desk_user_sees_the_overview_and_the_review_item(self):
+        """The Overview's card counts bank lines a desk user cannot read, and
+        the review item names its line (opening it follows their rights)."""
+        _line, review = self._review()
+        card = (
+            self.env["integration.backend"]
+            .with_user(self.desk_user)
+            .web_search_read(
+                [("id", "=", self.backend.id)],
+                {"business_signals": {}, "health": {}, "count_exceptions": {}},
+            )["records"][0]
+        )
+        self.assertIn("bank lines not matched", card["business_signals"])
+        item = review.with_user(self.desk_user)
+        self.assertTrue(item.res_name)
+        self.assertFalse(item.res_readable)
+        self.assertTrue(item.next_step)

@@ -22,6 +22,7 @@ from ..tools import graphql
 from ..tools.dates import parse_datetime, to_iso_utc, version_key
 from ..tools.order_mapping import state_digest
 from ..tools.pagination import next_page_url
+from ..tools.summary import line_suggestion, order_summary
 
 _logger = logging.getLogger(__name__)
 
@@ -683,6 +684,42 @@ class IntegrationBackend(models.Model):
         return self.env["shopify.refund.importer"]._import_refund_message(
             self, message, data
         )
+
+    # ------------------------------------------------------------------
+    # The desk: what an order message is about, and mapping suggestions
+    # ------------------------------------------------------------------
+    def _shopify_payload_dict(self, message):
+        if message.payload_purged or message.payload_encoding != "utf-8":
+            return None
+        try:
+            data = json.loads(message.payload or "")
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _shopify_message_summary(self, message):
+        """Customer, total and lines of an order (the unmapped SKU's line
+        marked), and the Odoo order it made, whatever the reader's rights."""
+        if not message.message_type.startswith("orders/"):
+            return None
+        data = self._shopify_payload_dict(message)
+        if data is None:
+            return None
+        marked = message.mapping_code if message.mapping_kind == "product" else None
+        summary = order_summary(data, marked)
+        record = message.sudo()._related_record()
+        if record is not None and record._name == "sale.order":
+            state = dict(record._fields["state"]._description_selection(self.env))
+            summary["fields"].append(
+                (_("Odoo order"), f"{record.name} ({state.get(record.state)})")
+            )
+        return summary
+
+    def _shopify_mapping_suggestion(self, message, kind, code):
+        """A new product prefilled from the order line of the unknown SKU."""
+        if kind != "product":
+            return {}
+        return line_suggestion(self._shopify_payload_dict(message), code)
 
     def _shopify_export_stock_level(self, message, data):
         return self.env["shopify.stock.exporter"]._export(self, message, data)

@@ -25,3 +25,11 @@ class SaleOrder(models.Model):
     shopify_refund_ids = fields.One2many(
         "shopify.refund", "sale_order_id", "Shopify refunds", readonly=True
     )
+
+    def _prepare_confirmation_values(self):
+        """A Shopify order keeps the date the customer ordered in Shopify
+        (Odoo would set the confirmation time)."""
+        values = super()._prepare_confirmation_values()
+        if self and all(self.mapped("shopify_order_id")):
+            values.pop("date_order", None)
+        return values

@@ -33,19 +33,19 @@ EXPECTED_EXCEPTIONS = {
     "order__test_3__GET__orders_json_fields_created_at_2Cid_2Cname_2Ctotal_price"
     ".json": (
         "validation",
-        "does not match its schema",
+        "The order has no date of last change.",
     ),
     # GET orders/450789469.json?fields=id,line_items,name,total_price: no updated_at
     "order__test_7__GET__orders_450789469_json_fields_id_2Cline_items_2Cname_2C"
     "total_price.json": (
         "validation",
-        "does not match its schema",
+        "The order has no date of last change.",
     ),
     # python_api fixtures (older API shape): order-level tax 11.94 without any
     # tax line, and a total_price (409.94) its own lines do not make
     "order.json": ("business", "total_price says 409.94"),
     # python_api orders.json: a summary without line items
-    "orders.json": ("validation", "'line_items' is a required property"),
+    "orders.json": ("validation", "The order has no lines."),
 }
 # Shopify's documentation order #1001 (id 450789469, in most REST examples)
 # charges 3.98 of "State Tax" at rate 0.06 on lines of 195.66: its tax

@@ -15,6 +15,7 @@ from ..exceptions import (
     IntegrationError,
     SkipMessage,
 )
+from ..tools.desk import human_age
 from ..tools.http_client import IntegrationHttpClient, shared_rate_limiter
 from ..tools.redaction import redact_text
 from ..tools.signing import SIGNATURE_HEADER, body_digest, verify_signature
@@ -78,6 +79,12 @@ class IntegrationBackend(models.Model):
         Scheduled pull for a sync rule; returns the messages queued.
     ``_<type>_business_signals()`` -> list of ``{"label", "count"}``
         What the overview shows the business about this backend.
+    ``_<type>_message_summary(message)`` -> dict or None
+        What one message is about, for the top of its desk form: ``title``,
+        ``fields`` (label, value pairs), ``lines`` (``columns``, ``rows``,
+        ``marked``: indexes of the rows the problem is about) and ``note``.
+    ``_<type>_next_step(message)`` -> str or None
+        What a clerk does next about a failed message; None: the core's text.
     ``_<type>_secrets()`` -> list of str
         Secret values beyond the credential fields (tokens the remote
         issued), masked in every log line.
@@ -189,6 +196,12 @@ class IntegrationBackend(models.Model):
         default=24,
         help="Exceptions older than this show under 'Older than SLA'.",
     )
+    desk_responsible_id = fields.Many2one(
+        "res.users",
+        "Desk responsible",
+        help="Told of exceptions older than the SLA that nobody is assigned to "
+        "(empty: the integration managers).",
+    )
     circuit_threshold = fields.Integer(
         "Stop after auth failures",
         default=3,
@@ -201,15 +214,26 @@ class IntegrationBackend(models.Model):
     last_error = fields.Text(readonly=True, copy=False)
     consecutive_failures = fields.Integer(readonly=True, copy=False)
     auth_failures = fields.Integer(readonly=True, copy=False)
-    circuit_open = fields.Boolean(readonly=True, copy=False, tracking=True)
+    circuit_open = fields.Boolean(
+        "Calls stopped",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="Outbound calls are stopped because the remote refused the "
+        "credentials several times; they resume when the credentials change or "
+        "a manager resumes them.",
+    )
     health = fields.Selection(
         [
-            ("unknown", "No outbound call yet"),
+            ("unknown", "Nothing exchanged yet"),
             ("ok", "Healthy"),
-            ("degraded", "Failing"),
+            ("attention", "Needs attention"),
+            ("degraded", "Calls failing"),
             ("stopped", "Stopped: credentials refused"),
         ],
         compute="_compute_health",
+        help="Stopped or failing speak of the calls to the remote system; "
+        "Needs attention means open exceptions on the desk.",
     )
 
     sync_rule_ids = fields.One2many("integration.sync.rule", "backend_id")
@@ -219,8 +243,13 @@ class IntegrationBackend(models.Model):
     count_dead = fields.Integer(compute="_compute_dashboard")
     count_done = fields.Integer("Done (24h)", compute="_compute_dashboard")
     count_exceptions = fields.Integer(compute="_compute_dashboard")
+    count_to_look = fields.Integer(
+        compute="_compute_dashboard", help="Processed, but a person must look."
+    )
     call_log_count = fields.Integer("Calls", compute="_compute_call_log_count")
     oldest_exception_at = fields.Datetime(compute="_compute_dashboard")
+    oldest_exception_age = fields.Char(compute="_compute_dashboard")
+    last_activity_age = fields.Char(compute="_compute_dashboard")
     throughput_chart = fields.Html(
         "Messages per hour (24h)", compute="_compute_dashboard", sanitize=False
     )
@@ -261,12 +290,17 @@ class IntegrationBackend(models.Model):
 
     @api.depends("circuit_open", "consecutive_failures", "last_success_at")
     def _compute_health(self):
+        """Calls first (stopped, failing), then the desk (open exceptions),
+        then any exchange at all: an inbound-only backend that receives is
+        healthy without ever calling out."""
         for backend in self:
             if backend.circuit_open:
                 backend.health = "stopped"
             elif backend.consecutive_failures:
                 backend.health = "degraded"
-            elif backend.last_success_at:
+            elif backend.count_exceptions:
+                backend.health = "attention"
+            elif backend.last_success_at or backend.message_ids_count:
                 backend.health = "ok"
             else:
                 backend.health = "unknown"
@@ -295,12 +329,16 @@ class IntegrationBackend(models.Model):
         done_24h = {
             row["backend_id"][0]: row["backend_id_count"]
             for row in Message.read_group(
-                [
-                    ("backend_id", "in", self.ids),
-                    ("state", "=", "done"),
-                    ("done_at", ">=", since),
-                ],
+                [("backend_id", "in", self.ids), ("done_recently", "=", True)],
                 ["backend_id"],
+                ["backend_id"],
+            )
+        }
+        last_received = {
+            row["backend_id"][0]: row["create_date"]
+            for row in Message.read_group(
+                [("backend_id", "in", self.ids)],
+                ["backend_id", "create_date:max"],
                 ["backend_id"],
             )
         }
@@ -316,7 +354,20 @@ class IntegrationBackend(models.Model):
             backend.count_done = done_24h.get(backend.id, 0)
             count, oldest = exceptions.get(backend.id, (0, False))
             backend.count_exceptions = count
+            backend.count_to_look = max(0, count - counts["failed"] - counts["dead"])
             backend.oldest_exception_at = oldest
+            now = fields.Datetime.now()
+            backend.oldest_exception_age = (
+                human_age((now - oldest).total_seconds()) if oldest else False
+            )
+            last = max(
+                filter(None, [backend.last_success_at, last_received.get(backend.id)]),
+                default=None,
+            )
+            age = human_age((now - last).total_seconds()) if last else None
+            backend.last_activity_age = (
+                False if age is None else age if age == "just now" else f"{age} ago"
+            )
             backend.throughput_chart = self._bar_chart(hourly.get(backend.id, {}))
 
     def _compute_call_log_count(self):
@@ -330,11 +381,14 @@ class IntegrationBackend(models.Model):
             backend.call_log_count = counts.get(backend.id, 0)
 
     def _compute_business_signals(self):
+        """Counts only, shown to every desk user: a clerk without Sales or
+        Accounting rights sees how many orders or bank lines wait (the
+        connector counts them as superuser, within the backend's company)."""
         for backend in self:
             rows = [
                 f"<li><strong>{int(signal['count'])}</strong> "
                 f"{html_escape(signal['label'])}</li>"
-                for signal in backend._business_signals()
+                for signal in backend.sudo()._business_signals()
             ]
             backend.business_signals = (
                 f"<ul class='list-unstyled mb-0'>{''.join(rows)}</ul>"
@@ -350,6 +404,16 @@ class IntegrationBackend(models.Model):
 
     def _default_business_signals(self):
         return []
+
+    def _default_message_summary(self, message):
+        """What a message is about, for the top of its form (see
+        ``integration.message._compute_summary_html``): the connector's
+        ``_<type>_message_summary(message)`` returns a dict; none here."""
+        return None
+
+    def _default_next_step(self, message):
+        """What to do next, in words; None keeps the core's text."""
+        return None
 
     def _hourly_counts(self, since):
         if not self.ids:
@@ -374,22 +438,46 @@ class IntegrationBackend(models.Model):
 
     @api.model
     def _bar_chart(self, counts_by_hours_ago):
-        """Inline SVG bars, oldest hour on the left: no JS widget needed."""
+        """Inline SVG bars, oldest hour on the left, with a count axis and an
+        hour axis: no JS widget needed."""
         values = [counts_by_hours_ago.get(h, 0) for h in range(23, -1, -1)]
         top = max(values) or 1
+        left, height, width = 26, 44, 240
         bars = []
         for index, value in enumerate(values):
-            height = round(38 * value / top)
+            bar = round(height * value / top)
             bars.append(
-                f'<rect x="{index * 10}" y="{40 - height}" width="8" '
-                f'height="{height}" fill="#017e84"><title>{23 - index}h ago: '
+                f'<rect x="{left + index * 10}" y="{4 + height - bar}" width="8" '
+                f'height="{bar}" fill="#017e84"><title>{23 - index}h ago: '
                 f"{value}</title></rect>"
             )
+        axis = (
+            f'<line x1="{left - 2}" y1="4" x2="{left - 2}" y2="{4 + height}" '
+            'stroke="#999" stroke-width="1"/>'
+            f'<line x1="{left - 2}" y1="{4 + height}" x2="{left + width}" '
+            f'y2="{4 + height}" stroke="#999" stroke-width="1"/>'
+            + (
+                f'<text x="{left - 5}" y="10" font-size="9" text-anchor="end" '
+                f'fill="#666">{top}</text>'
+                if max(values)
+                else ""
+            )
+            + f'<text x="{left - 5}" y="{4 + height}" font-size="9" '
+            'text-anchor="end" fill="#666">0</text>'
+            f'<text x="{left}" y="{height + 16}" font-size="9" fill="#666">'
+            "24 h ago</text>"
+            f'<text x="{left + 120}" y="{height + 16}" font-size="9" '
+            'text-anchor="middle" fill="#666">12 h</text>'
+            f'<text x="{left + width}" y="{height + 16}" font-size="9" '
+            'text-anchor="end" fill="#666">now</text>'
+        )
+        total = sum(values)
         return (
-            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 240 40" '
-            f'width="240" height="40" role="img" aria-label="messages per hour">'
-            f"{''.join(bars)}</svg><div class='small text-muted'>"
-            f"{sum(values)} messages in 24h, peak {max(values)}/h</div>"
+            '<svg xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="0 0 {left + width + 4} {height + 20}" width="{left + width + 4}"'
+            f' height="{height + 20}" role="img" aria-label="messages per hour">'
+            f"{axis}{''.join(bars)}</svg><div class='small text-muted'>"
+            f"{total} messages in 24h, peak {max(values)}/h (messages per hour)</div>"
         )
 
     # ------------------------------------------------------------------
@@ -752,13 +840,17 @@ class IntegrationBackend(models.Model):
         self.write({"circuit_open": False, "auth_failures": 0})
         self.message_post(body=_("Outbound calls resumed by %s.", self.env.user.name))
 
-    def _action_messages(self, domain, name):
+    def _action_messages(self, filters, name, xmlid="action_integration_message"):
+        """The message list with its filters as visible facets (the search
+        view's ``filters``, and this backend), never a hidden domain."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "integration_core.action_integration_message"
+            f"integration_core.{xmlid}"
         )
-        action["domain"] = [("backend_id", "in", self.ids)] + domain
+        context = {f"search_default_{f}": 1 for f in filters}
+        if len(self) == 1:
+            context["search_default_backend_id"] = self.id
+        action["context"] = context
         action["name"] = name
-        action["context"] = {}
         return action
 
     def action_view_call_logs(self):
@@ -772,19 +864,27 @@ class IntegrationBackend(models.Model):
     def action_view_messages(self):
         return self._action_messages([], _("Messages"))
 
-    def action_view_exceptions(self):
-        return self._action_messages([("needs_attention", "=", True)], _("Exceptions"))
+    def action_view_done(self):
+        return self._action_messages(["done_24h"], _("Done in 24h"))
 
-    def action_view_queue(self):
+    def action_view_exceptions(self):
         return self._action_messages(
-            [("state", "in", ("received", "validated", "processing"))], _("Queue")
+            [], _("Exceptions"), xmlid="action_integration_exceptions"
         )
 
+    def action_view_to_look(self):
+        return self._action_messages(
+            ["business"], _("To look at"), xmlid="action_integration_exceptions"
+        )
+
+    def action_view_queue(self):
+        return self._action_messages(["state_open"], _("In queue"))
+
     def action_view_failed(self):
-        return self._action_messages([("state", "=", "failed")], _("Failed"))
+        return self._action_messages(["state_failed"], _("Failed"))
 
     def action_view_dead(self):
-        return self._action_messages([("state", "=", "dead")], _("Dead"))
+        return self._action_messages(["state_dead"], _("Dead"))
 
     # ------------------------------------------------------------------
     # Polling

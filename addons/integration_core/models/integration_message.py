@@ -32,8 +32,13 @@ from ..tools.correlation import (
     new_correlation_id,
     processing_scope,
 )
+from ..tools.desk import (
+    explain_json_error,
+    explain_violations,
+    human_age,
+    render_summary,
+)
 from ..tools.redaction import redact_headers, redact_text
-from ..tools.schema import schema_violations
 from ..tools.signing import body_digest
 from ..tools.storable import storable_key, storable_text
 
@@ -48,7 +53,7 @@ CONCURRENCY_ERRORS = (
 )
 OPEN_STATES = ("received", "validated", "processing")
 # Only what these fields hold may be changed by a desk user (not a manager).
-DESK_FIELDS = {"assignee_id"}
+DESK_FIELDS = {"assignee_id", "sla_notified"}
 
 
 class IntegrationMessage(models.Model):
@@ -63,7 +68,7 @@ class IntegrationMessage(models.Model):
 
     _name = "integration.message"
     _description = "Integration Message"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "id desc"
     _rec_names_search = ["name", "external_id", "correlation_id", "idempotency_key"]
 
@@ -156,6 +161,16 @@ class IntegrationMessage(models.Model):
         help="Processed, but something needs a person (e.g. totals differ).",
     )
     ignore_reason = fields.Text(readonly=True)
+    ignored_from_state = fields.Char(
+        readonly=True, help="The state before it was ignored (for Reopen)."
+    )
+    retry_blocked = fields.Boolean(
+        "Retrying cannot help",
+        readonly=True,
+        help="The data itself is wrong (e.g. a cut-off body): the sender must "
+        "send it again, or a manager repairs the payload and reprocesses it.",
+    )
+    sla_notified = fields.Boolean(readonly=True, copy=False)
     needs_attention = fields.Boolean(
         compute="_compute_needs_attention", store=True, index=True
     )
@@ -165,8 +180,33 @@ class IntegrationMessage(models.Model):
     res_id = fields.Many2oneReference(
         "Related record id", model_field="res_model", readonly=True, index=True
     )
-    res_name = fields.Char("Related record", compute="_compute_res_name")
+    res_name = fields.Char(
+        "Related record",
+        compute="_compute_res_name",
+        help="Shown whatever your rights on the record; opening it follows them.",
+    )
+    res_readable = fields.Boolean(compute="_compute_res_name")
     age_hours = fields.Float("Age (hours)", compute="_compute_age")
+    age_display = fields.Char("Age", compute="_compute_age")
+    done_recently = fields.Boolean(
+        "Done in 24h", compute="_compute_done_recently", search="_search_done_recently"
+    )
+    summary_html = fields.Html(
+        "Summary", compute="_compute_summary_html", sanitize=False
+    )
+    next_step = fields.Text("What to do next", compute="_compute_next_step")
+    desk_status = fields.Selection(
+        [
+            ("failed", "Failed"),
+            ("retrying", "Retrying by itself"),
+            ("dead", "Dead"),
+            ("look", "Needs a look"),
+            ("ignored", "Ignored"),
+            ("fine", "Fine"),
+        ],
+        "Status",
+        compute="_compute_desk_status",
+    )
     over_sla = fields.Boolean(
         "Older than SLA", compute="_compute_age", search="_search_over_sla"
     )
@@ -215,19 +255,137 @@ class IntegrationMessage(models.Model):
 
     @api.depends("res_model", "res_id")
     def _compute_res_name(self):
+        """The related record's name whatever the user's rights on it (a clerk
+        without Sales rights still reads which order it is); opening it
+        (``action_open_related``) follows the user's rights."""
         for message in self:
-            record = message._related_record()
+            record = message.sudo()._related_record()
             message.res_name = record.display_name if record else False
+            message.res_readable = bool(record) and message._user_can_read(record)
+
+    def _user_can_read(self, record):
+        record = record.with_env(self.env)
+        if not record.check_access_rights("read", raise_exception=False):
+            return False
+        try:
+            record.check_access_rule("read")
+        except AccessError:
+            return False
+        return True
 
     @api.depends("create_date", "backend_id.sla_hours")
     def _compute_age(self):
         now = fields.Datetime.now()
         for message in self:
             start = message.create_date or now
-            message.age_hours = round((now - start).total_seconds() / 3600, 1)
+            seconds = (now - start).total_seconds()
+            message.age_hours = round(seconds / 3600, 1)
+            message.age_display = human_age(seconds)
             message.over_sla = message.needs_attention and message.age_hours > (
                 message.backend_id.sla_hours or 24
             )
+
+    @api.depends("payload", "state", "error_message", "mapping_code")
+    def _compute_summary_html(self):
+        """What the exchange is about, as its connector tells it (the
+        ``message_summary`` hook: ``{"title", "fields": [(label, value)],
+        "lines": {"columns": [...], "rows": [[...]], "marked": [index]},
+        "note"}``), rendered here so that connectors write no HTML."""
+        for message in self:
+            summary = None
+            if message.backend_id and not message.payload_purged:
+                with contextlib.suppress(Exception):
+                    summary = message.backend_id.sudo()._dispatch(
+                        "message_summary", message.sudo()
+                    )
+            message.summary_html = render_summary(summary) if summary else False
+
+    @api.depends("state", "business_exception", "next_retry_at")
+    def _compute_desk_status(self):
+        for message in self:
+            if message.state == "failed":
+                status = "retrying" if message.next_retry_at else "failed"
+            elif message.state == "done":
+                status = "look" if message.business_exception else "fine"
+            elif message.state in ("dead", "ignored"):
+                status = message.state
+            else:
+                status = "fine"
+            message.desk_status = status
+
+    @api.depends("state", "error_category", "retry_blocked", "mapping_kind")
+    def _compute_next_step(self):
+        for message in self:
+            text = None
+            if message.backend_id and message.needs_attention:
+                text = message.backend_id._dispatch("next_step", message)
+                text = text or message._default_next_step()
+            message.next_step = text or False
+
+    def _default_next_step(self):
+        """What a clerk does about this item, in words."""
+        self.ensure_one()
+        system = self.backend_id.name
+        if self.state == "done" and self.business_exception:
+            return _(
+                "Fix it in Odoo (open the related record), then press Retry to "
+                "check again; or Ignore it with a reason."
+            )
+        if self.retry_blocked:
+            return _(
+                "The data %(system)s sent is wrong: retrying cannot help. Ask "
+                "%(system)s to send it again, or hand the item to an integration "
+                "manager, who can repair the payload and reprocess it.",
+                system=system,
+            )
+        if self.error_category == CATEGORY_MAPPING:
+            ValueMap = self.env["integration.value.map"]
+            kinds = dict(ValueMap._fields["kind"]._description_selection(self.env))
+            return _(
+                "Press 'Map and retry' and choose the %(kind)s that %(code)s "
+                "means; the other messages waiting for the same code are "
+                "retried too.",
+                kind=(kinds.get(self.mapping_kind) or _("Odoo record")).lower(),
+                code=f"'{self.mapping_code}'",
+            )
+        if self.state == "failed" and self.next_retry_at:
+            return _(
+                "Nothing to do yet: Odoo tries again by itself (next try at "
+                "%s UTC). It comes back here if it keeps failing.",
+                fields.Datetime.to_string(self.next_retry_at)[:16],
+            )
+        if self.error_category == CATEGORY_TRANSIENT:
+            return _(
+                "%s did not answer in time, several times. Press Retry once it "
+                "works again.",
+                system,
+            )
+        if self.error_category == CATEGORY_PERMANENT:
+            return _(
+                "Something failed that a retry alone will not fix. Hand the item "
+                "to an integration manager (Assign), who reads the Technical "
+                "detail tab."
+            )
+        return _("Correct what the problem says in Odoo, then press Retry.")
+
+    def _compute_done_recently(self):
+        since = fields.Datetime.now() - timedelta(hours=24)
+        for message in self:
+            message.done_recently = (
+                message.state == "done"
+                and not message.business_exception
+                and bool(message.done_at and message.done_at >= since)
+            )
+
+    def _search_done_recently(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Unsupported search on 'Done in 24h'."))
+        domain = [
+            ("state", "=", "done"),
+            ("business_exception", "=", False),
+            ("done_at", ">=", fields.Datetime.now() - timedelta(hours=24)),
+        ]
+        return domain if (operator == "=") == value else ["!", "&", "&"] + domain
 
     def _search_over_sla(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -334,7 +492,7 @@ class IntegrationMessage(models.Model):
             .sudo()
             ._lookup(backend.connector_type, direction, message_type)
         )
-        label = type_record.name or message_type
+        label = type_record.document_name or type_record.name or message_type
         values = {
             "name": " ".join(filter(None, [label, reference or external_id])),
             "backend_id": backend.id,
@@ -789,20 +947,23 @@ class IntegrationMessage(models.Model):
                 )
             )
         data = self._payload_data()
-        violations = schema_violations(message_type.json_schema, data)
+        problems, violations = explain_violations(message_type.json_schema, data)
         if violations:
-            raise ValidationFailed(
-                _(
-                    "%(backend)s: %(type)s %(ref)s does not match its schema "
-                    "(%(count)s problem(s)): %(first)s",
-                    backend=backend.name,
-                    type=message_type.name,
-                    ref=self.external_id or "",
-                    count=len(violations),
-                    first=violations[0],
-                ),
+            more = len(problems) - 1
+            text = problems[0]
+            if more == 1:
+                text += " " + _("(and 1 more problem: see the Technical detail tab)")
+            elif more:
+                text += " " + _(
+                    "(and %s more problems: see the Technical detail tab)", more
+                )
+            error = ValidationFailed(
+                _("%(what)s: %(problem)s", what=self.name, problem=text),
                 violations,
+                detail="\n".join(problems + [""] + violations),
             )
+            error.retry_useless = True
+            raise error
         if message_type.is_desk_item:
             problem = self._desk_item_recheck()
             return {"records": self._related_record(), "business_exception": problem}
@@ -834,16 +995,20 @@ class IntegrationMessage(models.Model):
             raise PermanentError(_("The payload was purged after retention."))
         if (self.message_type_id.payload_format or "json") != "json":
             return self._payload_bytes()
+        body = self._payload_bytes()
         try:
-            return json.loads(self._payload_bytes())
+            return json.loads(body)
         except ValueError as exc:
-            raise ValidationFailed(
+            error = ValidationFailed(
                 _(
-                    "%(backend)s: the body is not valid JSON (%(error)s).",
-                    backend=self.backend_id.name,
-                    error=exc,
-                )
-            ) from exc
+                    "%(what)s: %(why)s",
+                    what=self.name,
+                    why=explain_json_error(exc, len(body)),
+                ),
+                detail=_("The body is not valid JSON: %s", exc),
+            )
+            error.retry_useless = True
+            raise error from exc
 
     # ------------------------------------------------------------------
     # Outcomes
@@ -861,6 +1026,7 @@ class IntegrationMessage(models.Model):
             "mapping_kind": False,
             "mapping_code": False,
             "processing_started_at": False,
+            "retry_blocked": False,
         }
         records = result if isinstance(result, models.BaseModel) else None
         # A business exception: processed, but a person must look (it is on
@@ -926,6 +1092,7 @@ class IntegrationMessage(models.Model):
             "error_detail": redact_text(exc.detail or "", backend._secrets()),
             "processing_started_at": False,
             "outcome": False,
+            "retry_blocked": bool(getattr(exc, "retry_useless", False)),
         }
         if isinstance(exc, MappingError):
             vals.update(mapping_kind=exc.kind, mapping_code=exc.code)
@@ -1057,15 +1224,124 @@ class IntegrationMessage(models.Model):
         messages.sudo()._enqueue()
         return messages
 
+    def action_retry_selected(self):
+        """*Retry selected* of the lists: queued again, with a word of it."""
+        self.action_retry()
+        return self._notification(
+            _(
+                "%s item(s) queued again: the list shows their new state shortly.",
+                len(self),
+            ),
+            "info",
+        )
+
+    def action_retry_now(self):
+        """*Retry* of the form: process now, in this request, and say what
+        came of it (the form reloads with the new state)."""
+        self.ensure_one()
+        if self.message_type_id.is_desk_item and self.state == "done":
+            self._retry_desk_items()
+        else:
+            self._process_now(_("Retried by %s", self.env.user.name))
+        return self._outcome_notification()
+
+    def _process_now(self, note):
+        """Reset and process this message at once (as its job would, with
+        the job's rights); ``note`` opens the chatter line of the outcome.
+        A message another worker holds right now is left to it."""
+        self.ensure_one()
+        if not (
+            self.state in ("failed", "dead") + OPEN_STATES
+            or (self.state == "done" and self.business_exception)
+        ):
+            raise UserError(
+                _(
+                    "Only failed, dead or stuck messages and business exceptions "
+                    "can be retried."
+                )
+            )
+        message = self.sudo()
+        self.env.flush_all()
+        if message._rows_if_free(
+            "SELECT id FROM integration_message WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+            [message.id],
+        ) in (None, []):
+            raise UserError(
+                _("%s is being processed right now: look again in a moment.", self.name)
+            )
+        message._cancel_pending_jobs()
+        message.write(
+            {
+                "state": "received",
+                "attempts": 0,
+                "next_retry_at": False,
+                "processing_started_at": False,
+            }
+        )
+        message._process()
+        self.invalidate_recordset()
+        self.message_post(
+            body=_("%(note)s: %(outcome)s", note=note, outcome=self._outcome_text())
+        )
+
+    def _outcome_text(self):
+        """The state in words, with what it made ("done: S00004 created")."""
+        self.ensure_one()
+        related = ""
+        if self.res_name:
+            related = " " + _("Related record: %s.", self.res_name)
+        if self.state == "done" and not self.business_exception:
+            return _("done.") + related
+        if self.state == "done":
+            return _("done, but it needs a look: %s", self.error_message) + related
+        if self.state == "ignored":
+            return _("not applied: %s", self.ignore_reason or "")
+        if self.state == "failed" and self.next_retry_at:
+            return _("failed again, Odoo retries by itself: %s", self.error_message)
+        if self.state in OPEN_STATES:
+            return _("queued.")
+        return _("still failing: %s", self.error_message)
+
+    def _outcome_notification(self):
+        self.ensure_one()
+        kind = (
+            "success"
+            if self.state == "done" and not self.business_exception
+            else ("info" if self.state in OPEN_STATES + ("ignored",) else "warning")
+        )
+        return self._notification(f"{self.name}: {self._outcome_text()}", kind)
+
+    @api.model
+    def _notification(self, text, kind="info"):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": text,
+                "type": kind,
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     def action_ignore(self, reason):
         if not (reason or "").strip():
             raise UserError(_("Say why the message is ignored."))
-        closable = self.filtered(lambda m: m.state != "done" or m.business_exception)
-        closable.sudo()._cancel_pending_jobs()
-        closable.sudo().write(
-            {"state": "ignored", "ignore_reason": reason, "next_retry_at": False}
+        closable = self.filtered(
+            lambda m: (
+                m.state != "ignored" and (m.state != "done" or m.business_exception)
+            )
         )
+        closable.sudo()._cancel_pending_jobs()
         for message in closable:
+            message.sudo().write(
+                {
+                    "state": "ignored",
+                    "ignore_reason": reason,
+                    "next_retry_at": False,
+                    "ignored_from_state": message.state,
+                }
+            )
             message.message_post(
                 body=_(
                     "Ignored by %(user)s: %(reason)s",
@@ -1074,6 +1350,30 @@ class IntegrationMessage(models.Model):
                 )
             )
         return True
+
+    def action_reopen(self):
+        """Put an ignored item back on the desk as it was."""
+        reopened = self.filtered(
+            lambda m: m.state == "ignored" and m.ignored_from_state
+        )
+        if not reopened:
+            raise UserError(
+                _(
+                    "Only items a person ignored can be reopened (a message "
+                    "skipped on purpose by a sync rule can be retried instead)."
+                )
+            )
+        for message in reopened:
+            message.sudo().write(
+                {
+                    "state": message.ignored_from_state,
+                    "ignored_from_state": False,
+                    "ignore_reason": False,
+                    "sla_notified": False,
+                }
+            )
+            message.message_post(body=_("Reopened by %s.", self.env.user.name))
+        return self._notification(_("%s item(s) back on the desk.", len(reopened)))
 
     def action_open_ignore_wizard(self):
         return {
@@ -1085,15 +1385,65 @@ class IntegrationMessage(models.Model):
             "context": {"active_ids": self.ids, "active_model": self._name},
         }
 
+    def action_open_assign_wizard(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Assign"),
+            "res_model": "integration.message.assign",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_ids": self.ids, "active_model": self._name},
+        }
+
+    def action_open_payload_editor(self):
+        """Managers: repair the payload, then reprocess (the original body is
+        kept as an attachment: nothing is lost)."""
+        self.ensure_one()
+        if not self.env.user.has_group(MANAGER):
+            raise AccessError(_("Only integration managers can edit a payload."))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Repair the payload"),
+            "res_model": "integration.message.payload.edit",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_message_id": self.id},
+        }
+
+    def _assign(self, user, note=None, deadline=None, summary=None):
+        """Assign to ``user`` with a to-do activity (which notifies them)."""
+        for message in self:
+            message.write({"assignee_id": user.id})
+            message.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=deadline or fields.Date.context_today(self),
+                summary=summary or _("Integration exception: %s", message.name),
+                note=note or message.error_message or False,
+                user_id=user.id,
+            )
+        return True
+
     def action_assign_to_me(self):
         self.write({"assignee_id": self.env.user.id})
-        return True
+        return self._notification(
+            _("%s item(s) assigned to you.", len(self)), "success"
+        )
 
     def action_open_related(self):
         self.ensure_one()
-        record = self._related_record()
+        record = self.sudo()._related_record()
         if not record:
             raise UserError(_("This message has no related record."))
+        if not self._user_can_read(record):
+            raise UserError(
+                _(
+                    "You are not allowed to open %(record)s (%(model)s): it needs "
+                    "rights you do not have. Use Assign to hand this item to a "
+                    "colleague who has them.",
+                    record=record.display_name,
+                    model=self.env["ir.model"]._get(record._name).name,
+                )
+            )
         return {
             "type": "ir.actions.act_window",
             "res_model": record._name,
@@ -1108,7 +1458,7 @@ class IntegrationMessage(models.Model):
             raise UserError(_("This message has no missing mapping."))
         return {
             "type": "ir.actions.act_window",
-            "name": _("Create the mapping and retry"),
+            "name": _("Map and retry"),
             "res_model": "integration.value.map.create",
             "view_mode": "form",
             "target": "new",
@@ -1214,6 +1564,43 @@ class IntegrationMessage(models.Model):
             )
         _logger.warning("Rescued %s stuck integration message(s)", len(stuck))
         return len(stuck)
+
+    @api.model
+    def _cron_notify_over_sla(self, limit=200):
+        """Items that have just passed their backend's SLA: tell the person
+        assigned, else the backend's desk responsible, else the integration
+        managers (once per item; reopening arms it again)."""
+        items = self.search(
+            [("over_sla", "=", True), ("sla_notified", "=", False)],
+            limit=limit,
+            order="create_date",
+        )
+        managers = self.env.ref(MANAGER).users.filtered(
+            lambda u: (
+                u.active and not u.share and u.id != self.env.ref("base.user_root").id
+            )
+        )
+        for item in items:
+            users = item.assignee_id or item.backend_id.desk_responsible_id or managers
+            users = users.filtered(
+                lambda u, item=item: item.company_id in u.company_ids
+            )
+            if users:
+                item.message_notify(
+                    partner_ids=users.partner_id.ids,
+                    subject=_("Older than its SLA: %s", item.name),
+                    body=_(
+                        "%(name)s has waited %(age)s, longer than the %(sla)s h "
+                        "the backend %(backend)s allows: %(problem)s",
+                        name=item.name,
+                        age=item.age_display,
+                        sla=item.backend_id.sla_hours or 24,
+                        backend=item.backend_id.name,
+                        problem=item.error_message or "",
+                    ),
+                )
+        items.sudo().write({"sla_notified": True})
+        return len(items)
 
     @api.model
     def _cron_purge_payloads(self, batch=5000, commit_batches=False):

@@ -54,6 +54,12 @@ class IntegrationMessageType(models.Model):
         default="json",
         required=True,
     )
+    document_name = fields.Char(
+        "Item title",
+        translate=True,
+        help="What people call one message of this type, before its reference: "
+        "'Shopify order' gives 'Shopify order #1003'. Empty: the type's name.",
+    )
     description = fields.Text(translate=True)
     active = fields.Boolean(default=True)
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from ..exceptions import AuthenticationFailed, CircuitOpen
 from .common import IntegrationCase, ScriptedPeer, trapped_jobs
@@ -66,8 +67,12 @@ class TestOperations(IntegrationCase):
         self.assertEqual(len(exceptions), 2)
         action = backend.action_view_exceptions()
         self.assertEqual(
-            self.env["integration.message"].search(action["domain"]), exceptions
+            self.env["integration.message"].search(
+                safe_eval(action["domain"]) + [("backend_id", "=", backend.id)]
+            ),
+            exceptions,
         )
+        self.assertEqual(action["context"]["search_default_backend_id"], backend.id)
 
     def test_business_signals_hook(self):
         self.assertFalse(self.backend.business_signals)

@@ -75,7 +75,8 @@ class TestProcessing(IntegrationCase):
         self.process(message)
         self.assertEqual(message.state, "failed")
         self.assertEqual(message.error_category, "validation")
-        self.assertIn("not valid JSON", message.error_message)
+        self.assertIn("is cut off", message.error_message)
+        self.assertIn("not valid JSON", message.error_detail)
         self.assertFalse(message.next_retry_at, "validation errors are not retried")
         self.assertTrue(message.needs_attention)
 
@@ -84,7 +85,7 @@ class TestProcessing(IntegrationCase):
         self.process(message)
         self.assertEqual(message.state, "failed")
         self.assertEqual(message.error_category, "validation")
-        self.assertIn("2 problem(s)", message.error_message)
+        self.assertIn("and 1 more problem", message.error_message)
         self.assertIn("$.email: 5 is not of type 'string'", message.error_detail)
         self.assertIn("$.name: '' should be non-empty", message.error_detail)
 
