@@ -288,10 +288,21 @@ OUTBOX_PAYLOAD = {
         "keys": {"type": "object"},
     },
 }
+# A cancel asked in Odoo (the outbound message; its body is CANCEL_BODY)
+CANCEL_REQUEST = {
+    "type": "object",
+    "required": ["picking_id", "order_ref"],
+    "properties": {
+        "picking_id": {"type": "integer"},
+        "order_ref": {"type": "string", "minLength": 1},
+        "reason": {"type": ["string", "null"]},
+        "previous_state": {"type": ["string", "null"]},
+    },
+}
 MESSAGE_TYPE_SCHEMAS = {
     **INBOUND_SCHEMAS,
     "wms.release": OUTBOX_PAYLOAD,
-    "wms.cancel": OUTBOX_PAYLOAD,
+    "wms.cancel": CANCEL_REQUEST,
     "wms.receipt": OUTBOX_PAYLOAD,
 }
 

@@ -208,7 +208,8 @@ class IntegrationBackend(models.Model):
             except ValueError as exc:
                 raise PermanentError(
                     _(
-                        "%(wms)s answered HTTP %(status)s with a body that is not JSON.",
+                        "%(wms)s answered HTTP %(status)s with a body that is not "
+                        "JSON.",
                         wms=self.name,
                         status=response.status_code,
                     ),

@@ -52,7 +52,8 @@ class WmsReceiptImporter(models.AbstractModel):
         if not picking:
             raise BusinessRuleError(
                 _(
-                    "%(wms)s: the WMS confirmed receipt %(id)s of '%(ref)s', but no open "
+                    "%(wms)s: the WMS confirmed receipt %(id)s of '%(ref)s', but "
+                    "no open "
                     "receipt has that reference.",
                     wms=backend.name,
                     id=receipt.receipt_id,
@@ -67,8 +68,10 @@ class WmsReceiptImporter(models.AbstractModel):
                 raise self._refuse(
                     picking,
                     _(
-                        "the WMS rejected %(qty)s of SKU '%(sku)s' (%(reason)s), and the "
-                        "backend has no location for rejected goods: set one, then Retry.",
+                        "the WMS rejected %(qty)s of SKU '%(sku)s' (%(reason)s), and "
+                        "the "
+                        "backend has no location for rejected goods: set one, then "
+                        "Retry.",
                         qty=qty_text(line.quantity_rejected),
                         sku=line.sku,
                         reason=line.reject_reason or _("no reason given"),

@@ -251,7 +251,7 @@ class WmsReleaseExporter(models.AbstractModel):
             )
         )
 
-    # -- cancel in two phases -------------------------------------------------------------
+    # -- cancel in two phases ----------------------------------------------------------
     def _cancel(self, backend, message, data):
         """Ask the WMS to cancel; cancel in Odoo what it confirms."""
         picking = self.env["stock.picking"].browse(data["picking_id"]).exists()

@@ -110,7 +110,8 @@ class WmsConfirmationMixin(models.AbstractModel):
                     raise self._refuse(
                         picking,
                         _(
-                            "the WMS %(what)s SKU '%(sku)s', which no product in Odoo has "
+                            "the WMS %(what)s SKU '%(sku)s', which no product in Odoo "
+                            "has "
                             "as internal reference.",
                             what=what,
                             sku=line.sku,
@@ -130,8 +131,8 @@ class WmsConfirmationMixin(models.AbstractModel):
                     raise self._refuse(
                         picking,
                         _(
-                            "the WMS sent %(count)s serial number(s) for %(qty)s of SKU "
-                            "'%(sku)s'.",
+                            "the WMS sent %(count)s serial number(s) for "
+                            "%(qty)s of SKU '%(sku)s'.",
                             count=len(line.serials),
                             qty=qty_text(line.quantity),
                             sku=line.sku,
@@ -155,7 +156,25 @@ class WmsConfirmationMixin(models.AbstractModel):
             else:
                 chunks = [(line.quantity, None, None, False)] if line.quantity else []
             if with_rejected and line.quantity_rejected:
-                chunks.append((line.quantity_rejected, None, None, True))
+                if tracking != "none" and not line.lots:
+                    raise self._refuse(
+                        picking,
+                        _(
+                            "the WMS rejected %(qty)s of SKU '%(sku)s' without naming "
+                            "their lot.",
+                            qty=qty_text(line.quantity_rejected),
+                            sku=line.sku,
+                        ),
+                    )
+                lot = line.lots[0] if line.lots else None
+                chunks.append(
+                    (
+                        line.quantity_rejected,
+                        lot and lot.name,
+                        lot and lot.expiry_date,
+                        True,
+                    )
+                )
             plan[move] += chunks
         for move, chunks in plan.items():
             total = sum(float(chunk[0]) for chunk in chunks)
@@ -240,7 +259,8 @@ class WmsShipmentImporter(models.AbstractModel):
             if closed:
                 raise BusinessRuleError(
                     _(
-                        "%(label)s: the WMS confirmed shipment %(id)s, but the delivery "
+                        "%(label)s: the WMS confirmed shipment %(id)s, but the "
+                        "delivery "
                         "is already %(state)s. Nothing was changed.",
                         label=closed._wms_label(),
                         id=shipment.shipment_id,

@@ -147,7 +147,7 @@ class WmsStockReconciler(models.AbstractModel):
         )
         return {"records": differences[:1] or False, "business_exception": problem}
 
-    # -- Odoo's side ---------------------------------------------------------------------
+    # -- Odoo's side -------------------------------------------------------------------
     def _products(self, backend, warehouses, skus):
         """The products of the snapshot, and those Odoo holds in the mapped
         warehouses (stock the WMS does not list is a difference too)."""
@@ -184,14 +184,9 @@ class WmsStockReconciler(models.AbstractModel):
             lot = row["lot_id"][1] if row["lot_id"] else None
             result[(row["product_id"][0], lot)] += Decimal(str(row["quantity"]))
         MoveLine = self.env["stock.move.line"]
-        inside = [
-            ("location_dest_id", "child_of", locations),
-            ("location_id", "not child_of", locations),
-        ]
-        outside = [
-            ("location_id", "child_of", locations),
-            ("location_dest_id", "not child_of", locations),
-        ]
+        tree = self.env["stock.location"].search([("id", "child_of", locations)]).ids
+        inside = [("location_dest_id", "in", tree), ("location_id", "not in", tree)]
+        outside = [("location_id", "in", tree), ("location_dest_id", "not in", tree)]
         since = [
             ("state", "=", "done"),
             ("date", ">", as_of),
@@ -266,7 +261,8 @@ class WmsStockReconciler(models.AbstractModel):
         if rows and not wms_owns_stock:
             lines.append(
                 _(
-                    "WMS stock snapshot %(id)s: %(count)s difference(s) with Odoo, which "
+                    "WMS stock snapshot %(id)s: %(count)s difference(s) with "
+                    "Odoo, which "
                     "is the system of record for stock (nothing was adjusted).",
                     id=snapshot.snapshot_id,
                     count=len(rows),
@@ -302,7 +298,8 @@ class WmsStockReconciler(models.AbstractModel):
             for sku, lot, quantity in unknown[:LISTED]:
                 lines.append(
                     _(
-                        "- SKU '%(sku)s'%(lot)s: WMS %(wms)s, no product has this internal "
+                        "- SKU '%(sku)s'%(lot)s: WMS %(wms)s, no product has this "
+                        "internal "
                         "reference",
                         sku=sku,
                         lot=_(" lot %s", lot) if lot else "",

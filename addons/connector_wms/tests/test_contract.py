@@ -306,7 +306,7 @@ def test_snapshot_refused_on_line_count_or_checksum():
         parse_snapshot(altered)
 
 
-# -- adapter ----------------------------------------------------------------------------
+# -- adapter ---------------------------------------------------------------------------
 def test_contract_adapter_outcomes_and_a_replacement():
     adapter = adapter_for("contract")
     assert adapter.release({"order_ref": "X"}).path == "outbound-orders"

@@ -112,7 +112,7 @@ class TestRelease(WmsCase):
             {"name": "Mystery box", "type": "consu"}
         )
         self.put(self.cap, 5)
-        picking = self.released(self.delivery([(self.cap, 1), (nameless, 1)]))
+        self.released(self.delivery([(self.cap, 1), (nameless, 1)]))
         message = self.messages(message_type="wms.release")[-1]
         self.assertIn("'Mystery box' have no internal reference", message.error_message)
         self.assertFalse(self.wms.state()["orders"])

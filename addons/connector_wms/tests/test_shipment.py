@@ -260,19 +260,23 @@ class TestShipment(WmsCase):
         cases = [
             (
                 [{"sku": "CAP-BLUE", "quantity": 3, "line_id": line}],
-                f"Delivery {picking.name}: the WMS shipped 3 of SKU 'CAP-BLUE', only 2 were ordered. Nothing was changed.",
+                f"Delivery {picking.name}: the WMS shipped 3 of SKU 'CAP-BLUE', "
+                "only 2 were ordered.",
             ),
             (
                 [{"sku": "NOPE-1", "quantity": 1}],
-                f"Delivery {picking.name}: the WMS shipped SKU 'NOPE-1', which no product in Odoo has as internal reference. Nothing was changed.",
+                f"Delivery {picking.name}: the WMS shipped SKU 'NOPE-1', which no "
+                "product in Odoo has as internal reference.",
             ),
             (
                 [{"sku": "OTHER", "quantity": 1}],
-                f"Delivery {picking.name}: the WMS shipped SKU 'OTHER', which is not on it. Nothing was changed.",
+                f"Delivery {picking.name}: the WMS shipped SKU 'OTHER', which is "
+                "not on it.",
             ),
             (
                 [{"sku": "PHONE", "quantity": 2}],
-                f"Delivery {picking.name}: the WMS sent 0 serial number(s) for 2 of SKU 'PHONE'. Nothing was changed.",
+                f"Delivery {picking.name}: the WMS sent 0 serial number(s) for 2 of "
+                "SKU 'PHONE'.",
             ),
         ]
         for n, (lines, text) in enumerate(cases):
@@ -287,7 +291,7 @@ class TestShipment(WmsCase):
             self.assertEqual(
                 (message.state, message.error_category), ("failed", "business")
             )
-            self.assertEqual(message.error_message, text)
+            self.assertEqual(message.error_message, f"{text} Nothing was changed.")
             self.assertEqual(message._related_record(), picking)
         self.assertEqual(picking.state, "assigned")
         self.assertEqual(picking.wms_state, "released")

@@ -152,7 +152,9 @@ class TestProcessing(IntegrationCase):
         message, _c = self.intake({"id": 16, "name": "x"})
         with patch.object(backend_class, "_generic_test_handle_partner", refuse):
             self.process(message)
-        self.assertEqual((message.state, message.error_category), ("failed", "business"))
+        self.assertEqual(
+            (message.state, message.error_category), ("failed", "business")
+        )
         self.assertEqual(message._related_record(), existing)
         self.assertFalse(self.env["res.partner"].search([("name", "=", "rolled back")]))
 
