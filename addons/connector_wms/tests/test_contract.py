@@ -323,7 +323,6 @@ def test_contract_adapter_outcomes_and_a_replacement():
     )
     assert adapter.cancel_outcome(404, {})["status"] == "cancelled"
 
-    @register_adapter
     class Renamed(ContractAdapter):
         code = "test-3pl"
 
@@ -334,6 +333,7 @@ def test_contract_adapter_outcomes_and_a_replacement():
             body = dict(body)
             return {"event_type": body.pop("topic"), **body}
 
+    register_adapter(Renamed)
     try:
         assert adapter_for("test-3pl").release({}).path == "v2/orders"
         assert adapter_for("test-3pl").inbound_event({"topic": "order.status"}) == {
