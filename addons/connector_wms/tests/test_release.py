@@ -130,3 +130,28 @@ class TestRelease(WmsCase):
         self.assertEqual(picking.wms_state, "released")
         self.assertEqual(self.wms.order(picking.name)["revision"], 1)
         self.assertEqual(len(self.wms.state()["orders"]), 1)
+
+    def test_connection_signals_and_defaults(self):
+        result = self.backend.action_test_connection()
+        self.assertEqual(result["params"]["type"], "success", result["params"])
+        self.assertIn("contract v1", result["params"]["message"])
+        self.assertIn(self.warehouse.name, result["params"]["message"])
+        rules = {
+            r.business_object: (r.system_of_record, r.direction)
+            for r in self.backend.sync_rule_ids
+        }
+        self.assertEqual(rules["dispatch"], ("odoo", "both"))
+        self.assertEqual(rules["shipment_confirmation"], ("external", "import"))
+        self.assertEqual(rules["stock_level"], ("external", "import"))
+        self.put(self.cap, 1)
+        self.released(self.delivery([(self.cap, 1)]))
+        self.released(self.delivery([(self.cap, 3)]))  # waits for stock
+        signals = {s["label"]: s["count"] for s in self.backend._business_signals()}
+        self.assertEqual(
+            signals["delivery orders not yet released to the warehouse"], 1
+        )
+        self.assertEqual(signals["released, not shipped yet"], 1)
+        self.backend.api_key = "wrong"
+        result = self.backend.action_test_connection()
+        self.assertEqual(result["params"]["type"], "danger")
+        self.assertIn("refused the credentials", result["params"]["message"])
