@@ -56,7 +56,9 @@ class StockPicking(models.Model):
     def _compute_wms_backend_id(self):
         for picking in self:
             if picking.wms_backend_id:
-                continue  # a released picking keeps its WMS
+                # a released picking keeps its WMS
+                picking.wms_backend_id = picking.wms_backend_id
+                continue
             backend = picking.picking_type_id.warehouse_id.wms_backend_id
             picking.wms_backend_id = (
                 backend

@@ -53,7 +53,7 @@ class WmsShipmentPackage(models.Model):
 
     shipment_id = fields.Many2one("wms.shipment", required=True, ondelete="cascade")
     name = fields.Char("Package", required=True)
-    package_id = fields.Many2one("stock.quant.package", readonly=True)
+    package_id = fields.Many2one("stock.quant.package", "Odoo package", readonly=True)
     weight_kg = fields.Float("Weight (kg)")
     tracking_number = fields.Char()
     carrier = fields.Char()
