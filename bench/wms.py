@@ -278,45 +278,51 @@ def stock_lines(registry, warehouse_id, count, start):
         return lines
 
 
-def reconcile_time(registry, backend_id, warehouse_id, lines, tag):
-    event = {
-        "event_id": f"bench-snapshot-{tag}",
-        "event_type": "stock.snapshot",
-        "occurred_at": "2030-01-01T00:00:00Z",
-        "data": {
-            "snapshot_id": f"bench-{tag}",
-            "as_of": "2030-01-01T00:00:00Z",
-            "line_count": len(lines),
-            "checksum": snapshot_checksum(lines),
-            "lines": lines,
-        },
-    }
-    body = json.dumps(event).encode()
-    with registry.cursor() as cr:
-        env = environment(cr)
-        backend = env["integration.backend"].browse(backend_id)
-        stock = env["stock.warehouse"].browse(warehouse_id).lot_stock_id
-        message, _created = env["integration.message"]._intake(
-            backend, "wms.snapshot", event["event_id"], body, enqueue=False
-        )
-        env.invalidate_all()
-        started = time.perf_counter()
-        message._process()
-        reconcile = time.perf_counter() - started
-        assert message.state == "done" and not message.business_exception, (
-            message.error_message or message.business_exception
-        )
-        env.invalidate_all()
-        started = time.perf_counter()
-        rows = env["stock.quant"].read_group(
-            [("location_id", "child_of", stock.id)],
-            ["quantity:sum"],
-            ["product_id", "lot_id"],
-            lazy=False,
-        )
-        read = time.perf_counter() - started
-        cr.rollback()
-        return reconcile, read, len(rows)
+def reconcile_time(registry, backend_id, warehouse_id, lines, tag, tries=2):
+    """Best of ``tries`` of each, alternating: the snapshot's processing
+    (schema, checksum, comparison; nothing differs, nothing is written but
+    the message) and one read_group of the same quants, each on a cold ORM
+    cache."""
+    reconciles, reads, rows = [], [], []
+    for attempt in range(tries):
+        event = {
+            "event_id": f"bench-snapshot-{tag}-{attempt}",
+            "event_type": "stock.snapshot",
+            "occurred_at": "2030-01-01T00:00:00Z",
+            "data": {
+                "snapshot_id": f"bench-{tag}-{attempt}",
+                "as_of": "2030-01-01T00:00:00Z",
+                "line_count": len(lines),
+                "checksum": snapshot_checksum(lines),
+                "lines": lines,
+            },
+        }
+        body = json.dumps(event).encode()
+        with registry.cursor() as cr:
+            env = environment(cr)
+            backend = env["integration.backend"].browse(backend_id)
+            stock = env["stock.warehouse"].browse(warehouse_id).lot_stock_id
+            env.invalidate_all()
+            started = time.perf_counter()
+            rows = env["stock.quant"].read_group(
+                [("location_id", "child_of", stock.id)],
+                ["quantity:sum"],
+                ["product_id", "lot_id"],
+                lazy=False,
+            )
+            reads.append(time.perf_counter() - started)
+            message, _created = env["integration.message"]._intake(
+                backend, "wms.snapshot", event["event_id"], body, enqueue=False
+            )
+            env.invalidate_all()
+            started = time.perf_counter()
+            message._process()
+            reconciles.append(time.perf_counter() - started)
+            assert message.state == "done" and not message.business_exception, (
+                message.error_message or message.business_exception
+            )
+            cr.rollback()
+    return min(reconciles), min(reads), len(rows)
 
 
 def main():
@@ -364,6 +370,12 @@ def main():
             scratch.drop()
 
     print()
+    if rounds:  # --rounds 0: the reconciliation only
+        print_rounds(args, rounds)
+    print_reconcile(recon)
+
+
+def print_rounds(args, rounds):
     pipeline = statistics.median(p for p, _o in rounds)
     orm = statistics.median(o for _p, o in rounds)
     ratio = statistics.median(p / o for p, o in rounds)
@@ -377,6 +389,9 @@ def main():
         f"pipeline / direct = {ratio:.2f}x (goal >= 1.0x: "
         f"{'met' if ratio >= 1.0 else 'NOT met'})"
     )
+
+
+def print_reconcile(recon):
     for size, (reconcile, read, rows) in recon.items():
         print(
             f"snapshot of {size} lines: reconcile {reconcile:.3f} s, one read_group "

@@ -197,9 +197,10 @@ def _check_lots_and_serials(lines, where, quantity_of):
     return problems
 
 
-def parse_shipment(body):
+def parse_shipment(body, validate=True):
     """A ``shipment.confirmed`` event -> :class:`Shipment`."""
-    _validate("wms.shipment", body)
+    if validate:  # False: the caller checked the body against the schema
+        _validate("wms.shipment", body)
     data = body["data"]
     lines = [
         ParsedLine(
@@ -285,9 +286,10 @@ class Receipt:
     lines: list
 
 
-def parse_receipt(body):
+def parse_receipt(body, validate=True):
     """A ``receipt.confirmed`` event -> :class:`Receipt`."""
-    _validate("wms.receipt_confirmed", body)
+    if validate:  # False: the caller checked the body against the schema
+        _validate("wms.receipt_confirmed", body)
     data = body["data"]
     lines = [
         ParsedLine(
@@ -334,8 +336,9 @@ class Status:
     reason: str | None
 
 
-def parse_order_status(body):
-    _validate("wms.order_status", body)
+def parse_order_status(body, validate=True):
+    if validate:  # False: the caller checked the body against the schema
+        _validate("wms.order_status", body)
     data = body["data"]
     return Status(
         event_id=body["event_id"],
@@ -373,10 +376,11 @@ class Snapshot:
         return totals
 
 
-def parse_snapshot(body):
+def parse_snapshot(body, validate=True):
     """A ``stock.snapshot`` event -> :class:`Snapshot`; refused when its
     declared line count or checksum does not match the lines that came."""
-    _validate("wms.snapshot", body)
+    if validate:  # False: the caller checked the body against the schema
+        _validate("wms.snapshot", body)
     data = body["data"]
     problems = []
     if data["line_count"] != len(data["lines"]):

@@ -20,7 +20,11 @@ from odoo.addons.integration_core.tools.signing import body_digest
 
 from ..contract import ContractError, adapter_for, envelope_of, parse_event
 from ..contract.adapter import _ADAPTERS
-from ..contract.schemas import MESSAGE_TYPE_SCHEMAS, schema_text
+from ..contract.schemas import (
+    MESSAGE_TYPE_OF_EVENT,
+    MESSAGE_TYPE_SCHEMAS,
+    schema_text,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -249,11 +253,19 @@ class IntegrationBackend(models.Model):
     # ------------------------------------------------------------------
     def _wms_event(self, message, data, expected_code):
         """The event of a message as the contract's shape (via the adapter),
-        checked to be of the message's type."""
-        try:
-            code, event = parse_event(self._wms_adapter_instance().inbound_event(data))
-        except ContractError as exc:
-            raise ValidationFailed(exc.message, exc.problems) from exc
+        checked to be of the message's type. A body the adapter keeps as it
+        is was checked against the type's schema by the core already; one it
+        translated is checked here."""
+        event = self._wms_adapter_instance().inbound_event(data)
+        if event is data:
+            code = MESSAGE_TYPE_OF_EVENT.get(
+                event.get("event_type") if isinstance(event, dict) else None
+            )
+        else:
+            try:
+                code, event = parse_event(event)
+            except ContractError as exc:
+                raise ValidationFailed(exc.message, exc.problems) from exc
         if code != expected_code:
             raise ValidationFailed(
                 _(

@@ -21,7 +21,7 @@ class WmsReceiptImporter(models.AbstractModel):
 
     def _apply(self, backend, message, event):
         try:
-            receipt = parse_receipt(event)
+            receipt = parse_receipt(event, validate=False)
         except ContractError as exc:
             raise ValidationFailed(exc.message, exc.problems) from exc
         ref = receipt.receipt_ref

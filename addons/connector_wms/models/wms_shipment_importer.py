@@ -226,7 +226,7 @@ class WmsShipmentImporter(models.AbstractModel):
 
     def _apply(self, backend, message, event):
         try:
-            shipment = parse_shipment(event)
+            shipment = parse_shipment(event, validate=False)
         except ContractError as exc:
             raise ValidationFailed(exc.message, exc.problems) from exc
         ref = shipment.order_ref
@@ -418,7 +418,7 @@ class WmsShipmentImporter(models.AbstractModel):
     # -- order status ---------------------------------------------------------------
     def _apply_status(self, backend, message, event):
         try:
-            status = parse_order_status(event)
+            status = parse_order_status(event, validate=False)
         except ContractError as exc:
             raise ValidationFailed(exc.message, exc.problems) from exc
         ref = status.order_ref

@@ -24,7 +24,7 @@ class WmsStockReconciler(models.AbstractModel):
 
     def _reconcile(self, backend, message, event):
         try:
-            snapshot = parse_snapshot(event)
+            snapshot = parse_snapshot(event, validate=False)
         except ContractError as exc:
             raise ValidationFailed(
                 _(
