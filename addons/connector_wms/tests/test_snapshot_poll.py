@@ -152,11 +152,13 @@ class TestEventsPoll(WmsCase):
 @tagged("post_install", "-at_install")
 class TestWebhooksEndToEnd(WmsHttpCase):
     def test_signed_webhooks_from_the_wms_with_duplicates_and_bad_signature(self):
+        self.put(self.cap, 4)
+        picking = self.released(self.delivery([(self.cap, 2)]))
+        # from now on the WMS's webhooks come to this Odoo (not while this
+        # test's own thread works on the shared test cursor)
         self.wms.configure(
             webhook_url=self.webhook_url(), webhook_secret="sandbox-wms-secret"
         )
-        self.put(self.cap, 4)
-        picking = self.released(self.delivery([(self.cap, 2)]))
         self.sandbox.add_fault(
             system="wms", match="webhook", kind="duplicate_delivery", count=1
         )
