@@ -8,8 +8,10 @@ To add a system: create ``sandbox/<name>/`` with a ``System`` subclass
 def system_classes():
     from .bank import BankSystem
     from .shopify import ShopifySystem
+    from .wms import WmsSystem
 
     return [
         ShopifySystem,
         BankSystem,
+        WmsSystem,
     ]

@@ -43,6 +43,15 @@ class IntegrationError(Exception):
         super().__init__(message)
         self.message = message
         self.detail = detail
+        # Optional: the Odoo record the problem is about (a picking, an
+        # order); the failed message links to it, so that the desk's *Open*
+        # shows it although the handler's work was rolled back.
+        self.records = None
+
+    def about(self, records):
+        """Name the record(s) the problem is about; returns the error."""
+        self.records = records
+        return self
 
 
 class ValidationFailed(IntegrationError):

@@ -1096,6 +1096,9 @@ class IntegrationMessage(models.Model):
         }
         if isinstance(exc, MappingError):
             vals.update(mapping_kind=exc.kind, mapping_code=exc.code)
+        about = getattr(exc, "records", None)
+        if about is not None and about.exists():
+            vals.update(res_model=about._name, res_id=about[:1].id)
         retry_in = None
         if exc.category == CATEGORY_TRANSIENT and attempt < backend.max_attempts:
             retry_in = retry_delay(

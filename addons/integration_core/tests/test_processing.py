@@ -140,6 +140,25 @@ class TestProcessing(IntegrationCase):
         self.assertEqual((crash.state, crash.error_category), ("dead", "permanent"))
         self.assertIn("RuntimeError: boom", crash.error_detail)
 
+    def test_an_error_about_a_record_links_the_failed_message_to_it(self):
+        from ..exceptions import BusinessRuleError
+
+        backend_class = type(self.env["integration.backend"])
+        existing = self.env["res.partner"].create({"name": "Blocked customer"})
+
+        def refuse(backend, message, data):
+            backend.env["res.partner"].create({"name": "rolled back"})
+            raise BusinessRuleError(f"{existing.name}: refused").about(existing)
+
+        message, _c = self.intake({"id": 16, "name": "x"})
+        with patch.object(backend_class, "_generic_test_handle_partner", refuse):
+            self.process(message)
+        self.assertEqual(
+            (message.state, message.error_category), ("failed", "business")
+        )
+        self.assertEqual(message._related_record(), existing)
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "rolled back")]))
+
     def test_failed_work_is_rolled_back(self):
         backend_class = type(self.env["integration.backend"])
         original = backend_class._generic_test_handle_partner

@@ -1,0 +1,200 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
+
+WMS_STATES = [
+    ("waiting", "Waiting for reservation"),
+    ("to_release", "Reserved: being released"),
+    ("held", "Held: reservation lost"),
+    ("released", "Released"),
+    ("acknowledged", "Acknowledged"),
+    ("announced", "Announced"),
+    ("cancel_requested", "Cancel asked"),
+    ("shipped", "Shipped"),
+    ("received", "Received"),
+    ("cancelled", "Cancelled"),
+    ("refused", "Refused by the WMS"),
+]
+# The WMS confirms these: Odoo's own Validate is blocked for them.
+AT_THE_WMS = ("released", "acknowledged", "announced", "cancel_requested")
+# Changes of these are sent as a new revision.
+CHANGE_FIELDS = ("partner_id", "carrier_id", "scheduled_date")
+
+
+class StockPicking(models.Model):
+    _name = "stock.picking"
+    _inherit = ["stock.picking", "integration.document.mixin"]
+
+    wms_backend_id = fields.Many2one(
+        "integration.backend",
+        "WMS",
+        compute="_compute_wms_backend_id",
+        store=True,
+        readonly=True,
+        help="The warehouse system this transfer is released or announced to "
+        "(the warehouse's WMS, for deliveries and receipts).",
+    )
+    wms_state = fields.Selection(WMS_STATES, "WMS state", readonly=True, copy=False)
+    wms_order_ref = fields.Char(
+        "WMS order",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="The reference of the order at the WMS; a backorder of a split "
+        "shipment keeps its original's.",
+    )
+    wms_revision = fields.Integer("WMS revision", readonly=True, copy=False)
+    wms_sent_digest = fields.Char(readonly=True, copy=False)
+    wms_remote_status = fields.Char("Status at the WMS", readonly=True, copy=False)
+    wms_status_at = fields.Datetime("WMS status time", readonly=True, copy=False)
+    wms_released_at = fields.Datetime("Released at", readonly=True, copy=False)
+    wms_shipment_ids = fields.One2many(
+        "wms.shipment", "picking_id", "WMS confirmations", readonly=True
+    )
+
+    @api.depends("picking_type_id.warehouse_id.wms_backend_id", "picking_type_code")
+    def _compute_wms_backend_id(self):
+        for picking in self:
+            if picking.wms_backend_id:
+                # a released picking keeps its WMS
+                picking.wms_backend_id = picking.wms_backend_id
+                continue
+            backend = picking.picking_type_id.warehouse_id.wms_backend_id
+            picking.wms_backend_id = (
+                backend
+                if backend.active
+                and picking.picking_type_code in ("outgoing", "incoming")
+                and picking.state not in ("done", "cancel")
+                else False
+            )
+
+    # -- what changed, for the outbox ------------------------------------------------
+    def _wms_record_change(self):
+        """Record in the core's outbox that these transfers changed for their
+        WMS (deliveries: ``dispatch``; receipts: ``receipt_confirmation``).
+        The export decides what to send from the state at that moment."""
+        Outbox = self.env["integration.outbox"]
+        for picking in self:
+            backend = picking.wms_backend_id
+            if not backend or picking.state in ("done", "cancel"):
+                continue
+            if picking.wms_state in ("shipped", "received", "cancelled"):
+                continue
+            if picking.picking_type_code == "outgoing" and picking.wms_state in (
+                False,
+                "waiting",
+                "to_release",
+                "held",
+            ):
+                ready = picking._wms_ready(backend)
+                if ready and picking.wms_state != "to_release":
+                    picking.wms_state = "to_release"
+                elif not ready and picking.wms_state in (False, "waiting"):
+                    picking.wms_state = "waiting"
+                    continue  # nothing to send yet
+            flow = (
+                "dispatch"
+                if picking.picking_type_code == "outgoing"
+                else "receipt_confirmation"
+            )
+            Outbox._record(flow, picking, backends=backend)
+
+    def _wms_ready(self, backend):
+        """Is the delivery reserved enough to release, by the policy?"""
+        self.ensure_one()
+        moves = self.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
+        if not moves or self.state in ("draft", "done", "cancel"):
+            return False
+        if backend.wms_release_policy == "partial":
+            return any(m.quantity > 0 for m in moves)
+        return all(
+            m.state == "assigned"
+            and float_compare(
+                m.quantity, m.product_uom_qty, precision_rounding=m.product_uom.rounding
+            )
+            >= 0
+            for m in moves
+        )
+
+    def write(self, vals):
+        result = super().write(vals)
+        if any(name in vals for name in CHANGE_FIELDS):
+            self.filtered("wms_state")._wms_record_change()
+        return result
+
+    # -- Odoo's own buttons ---------------------------------------------------------
+    def _wms_confirmed_by_wms(self):
+        return self.env.context.get("wms_confirmation")
+
+    def button_validate(self):
+        if not self._wms_confirmed_by_wms():
+            released = self.filtered(lambda p: p.wms_state in AT_THE_WMS)
+            if released:
+                raise UserError(
+                    _(
+                        "%(pickings)s: released to the warehouse system %(wms)s. "
+                        "It is validated when the WMS confirms it; quantities, lots "
+                        "and packages come from that confirmation.",
+                        pickings=", ".join(released.mapped("name")),
+                        wms=released[0].wms_backend_id.name,
+                    )
+                )
+        return super().button_validate()
+
+    def action_cancel(self):
+        """Two phases for released deliveries: ask the WMS first; Odoo
+        cancels what the WMS confirms it cancelled (``wms.cancel``)."""
+        if self.env.context.get("wms_cancel_confirmed"):
+            return super().action_cancel()
+        at_wms = self.filtered(
+            lambda p: (
+                p.picking_type_code == "outgoing"
+                and p.wms_state in ("released", "acknowledged")
+            )
+        )
+        for picking in at_wms:
+            picking._wms_request_cancel()
+        others = (
+            self - at_wms - self.filtered(lambda p: p.wms_state == "cancel_requested")
+        )
+        if others:
+            super(StockPicking, others).action_cancel()
+        return True
+
+    def _wms_request_cancel(self, reason=None):
+        self.ensure_one()
+        backend = self.wms_backend_id
+        previous = self.wms_state
+        self.wms_state = "cancel_requested"
+        self.env["integration.message"].sudo()._intake(
+            backend,
+            "wms.cancel",
+            f"cancel:{self.id}:{self.wms_revision}",
+            self.env["integration.backend"]._wms_json(
+                {
+                    "picking_id": self.id,
+                    "order_ref": self.wms_order_ref or self.name,
+                    "reason": reason or _("Cancelled in Odoo"),
+                    "previous_state": previous,
+                }
+            ),
+            direction="out",
+            external_id=self.name,
+            correlation_id=self.integration_correlation_id or None,
+        )
+        self.message_post(
+            body=_(
+                "Cancel asked of the WMS %(wms)s: the delivery is cancelled once "
+                "the WMS confirms it.",
+                wms=backend.name,
+            )
+        )
+
+    def _wms_label(self):
+        self.ensure_one()
+        if self.picking_type_code == "incoming":
+            return _("Receipt %s", self.name)
+        return _("Delivery %s", self.name)
+
+    def action_wms_view_messages(self):
+        return self.action_view_integration_messages()

@@ -1,0 +1,5 @@
+from . import test_contract
+from . import test_release
+from . import test_shipment
+from . import test_cancel_receipt
+from . import test_snapshot_poll
