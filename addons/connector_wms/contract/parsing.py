@@ -47,15 +47,29 @@ def _validate(code, body):
         )
 
 
-def parse_datetime(text):
-    """Aware UTC datetime of an ISO 8601 text (``Z`` or an offset)."""
+def parse_datetime(text, where="$"):
+    """Aware UTC datetime of an ISO 8601 text (``Z`` or an offset); a
+    :class:`ContractError` naming ``where`` when it is no real moment (the
+    schema's pattern lets month 13 or 30 February through)."""
     value = str(text).strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ContractError(
+            f"{where} is not a date and time ({str(text)[:40]!r}: {exc})."
+        ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def _date(text, where):
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError as exc:
+        raise ContractError(f"{where} is not a date ({str(text)[:40]!r}).") from exc
 
 
 def _decimal(value):
@@ -171,7 +185,7 @@ def _lots(raw_lots):
         Lot(
             name=lot["lot"],
             quantity=_decimal(lot["quantity"]),
-            expiry_date=date.fromisoformat(lot["expiry_date"])
+            expiry_date=_date(lot["expiry_date"], "expiry_date")
             if lot.get("expiry_date")
             else None,
         )
@@ -233,13 +247,13 @@ def parse_shipment(body, validate=True):
     ]
     shipment = Shipment(
         event_id=body["event_id"],
-        occurred_at=parse_datetime(body["occurred_at"]),
+        occurred_at=parse_datetime(body["occurred_at"], "$.occurred_at"),
         shipment_id=data["shipment_id"],
         order_ref=data["order_ref"],
         sequence=data["sequence"],
         final=data["final"],
         shipment_count=data.get("shipment_count"),
-        shipped_at=parse_datetime(data["shipped_at"])
+        shipped_at=parse_datetime(data["shipped_at"], "$.data.shipped_at")
         if data.get("shipped_at")
         else None,
         carrier=data.get("carrier") or None,
@@ -308,7 +322,7 @@ def parse_receipt(body, validate=True):
     )
     receipt = Receipt(
         event_id=body["event_id"],
-        occurred_at=parse_datetime(body["occurred_at"]),
+        occurred_at=parse_datetime(body["occurred_at"], "$.occurred_at"),
         receipt_id=data["receipt_id"],
         receipt_ref=data["receipt_ref"],
         sequence=data["sequence"],
@@ -342,7 +356,7 @@ def parse_order_status(body, validate=True):
     data = body["data"]
     return Status(
         event_id=body["event_id"],
-        occurred_at=parse_datetime(body["occurred_at"]),
+        occurred_at=parse_datetime(body["occurred_at"], "$.occurred_at"),
         order_ref=data["order_ref"],
         kind=data.get("kind") or "outbound",
         status=data["status"],
@@ -402,7 +416,7 @@ def parse_snapshot(body, validate=True):
     return Snapshot(
         event_id=body["event_id"],
         snapshot_id=data["snapshot_id"],
-        as_of=parse_datetime(data["as_of"]),
+        as_of=parse_datetime(data["as_of"], "$.data.as_of"),
         lines=[
             SnapshotLine(
                 sku=line["sku"],
