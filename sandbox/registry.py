@@ -7,9 +7,11 @@ To add a system: create ``sandbox/<name>/`` with a ``System`` subclass
 
 def system_classes():
     from .bank import BankSystem
+    from .carrier import CarrierSystem
     from .shopify import ShopifySystem
 
     return [
         ShopifySystem,
         BankSystem,
+        CarrierSystem,
     ]
