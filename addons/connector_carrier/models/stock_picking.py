@@ -167,8 +167,18 @@ class StockPicking(models.Model):
             ),
             attachment_ids=shipments.mapped("label_attachment_id").ids,
         )
-        if carrier._integration_invoice_policy() == "on_shipment":
+
+    def send_to_shipper(self):
+        """After Odoo set the shipping cost (and the Real cost on the order's
+        shipping line): the invoice of the *on shipment* policy."""
+        result = super().send_to_shipper()
+        carrier = self.carrier_id
+        if (
+            carrier.delivery_type == "integration_carrier"
+            and carrier._integration_invoice_policy() == "on_shipment"
+        ):
             self._integration_create_invoice()
+        return result
 
     def _integration_tracking_changed(self, shipment, old_state):
         """A parcel's status changed: desk items and invoicing follow."""
