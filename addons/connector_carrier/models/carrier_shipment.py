@@ -39,9 +39,7 @@ class CarrierShipment(models.Model):
     picking_id = fields.Many2one(
         "stock.picking", "Delivery", index=True, ondelete="cascade"
     )
-    package_id = fields.Many2one(
-        "stock.quant.package", "Package", index=True, ondelete="set null"
-    )
+    package_id = fields.Many2one("stock.quant.package", index=True, ondelete="set null")
     partner_id = fields.Many2one(related="picking_id.partner_id", string="Customer")
     reference = fields.Char(
         required=True, readonly=True, help="Idempotency key of the purchase."
