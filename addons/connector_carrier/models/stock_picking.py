@@ -208,9 +208,16 @@ class StockPicking(models.Model):
                 )
             if (
                 self.integration_delivery_state == "delivered"
-                and self.carrier_id._integration_invoice_policy() == "on_delivery"
+                and self._integration_invoice_policy(shipment) == "on_delivery"
             ):
                 self._integration_create_invoice()
+
+    def _integration_invoice_policy(self, shipment=None):
+        carrier = (shipment and shipment.carrier_id) or self.carrier_id
+        if carrier:
+            return carrier._integration_invoice_policy()
+        backend = shipment.backend_id if shipment else self.env["integration.backend"]
+        return backend.carrier_invoice_policy or "manual"
 
     def _integration_create_invoice(self):
         """The customer invoice of this delivery: the quantities it carried
