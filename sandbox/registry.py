@@ -7,6 +7,7 @@ To add a system: create ``sandbox/<name>/`` with a ``System`` subclass
 
 def system_classes():
     from .bank import BankSystem
+    from .carrier import CarrierSystem
     from .shopify import ShopifySystem
     from .wms import WmsSystem
 
@@ -14,4 +15,5 @@ def system_classes():
         ShopifySystem,
         BankSystem,
         WmsSystem,
+        CarrierSystem,
     ]

@@ -1,0 +1,278 @@
+import json
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from odoo import Command, _, api, fields, models
+
+from ..tools import easypost as ep
+
+DELIVERY_FAILURE = "carrier.delivery.failure"
+LABEL_PRICE = "carrier.label.price"
+PROGRESS = [
+    "unknown",
+    "label_created",
+    "in_transit",
+    "out_for_delivery",
+    "available_for_pickup",
+    "delivered",
+]
+PROBLEM_ORDER = ["failure", "returned", "exception"]
+
+
+class StockPicking(models.Model):
+    _inherit = ["stock.picking", "integration.document.mixin"]
+    _name = "stock.picking"
+
+    carrier_shipment_ids = fields.One2many(
+        "carrier.shipment", "picking_id", "Carrier labels", copy=False
+    )
+    carrier_tracking_event_ids = fields.One2many(
+        "carrier.tracking.event", "picking_id", "Tracking timeline", copy=False
+    )
+    integration_delivery_state = fields.Selection(
+        ep.DELIVERY_STATES,
+        "Delivery state",
+        compute="_compute_integration_delivery",
+        store=True,
+        index=True,
+        copy=False,
+    )
+    integration_refund_state = fields.Selection(
+        ep.REFUND_STATES,
+        "Label refund",
+        compute="_compute_integration_delivery",
+        store=True,
+        copy=False,
+    )
+    integration_delivered_at = fields.Datetime(
+        "Delivered on", compute="_compute_integration_delivery", store=True, copy=False
+    )
+    integration_signed_by = fields.Char(
+        "Signed by", compute="_compute_integration_delivery", store=True, copy=False
+    )
+    integration_delivered_place = fields.Char(
+        "Delivered at", compute="_compute_integration_delivery", store=True, copy=False
+    )
+    integration_invoice_id = fields.Many2one(
+        "account.move", "Delivery invoice", copy=False, readonly=True
+    )
+
+    @api.depends(
+        "carrier_shipment_ids.state",
+        "carrier_shipment_ids.delivery_state",
+        "carrier_shipment_ids.refund_status",
+        "carrier_shipment_ids.signed_by",
+        "carrier_shipment_ids.delivered_at",
+    )
+    def _compute_integration_delivery(self):
+        for picking in self:
+            shipments = picking.carrier_shipment_ids
+            bought = shipments.filtered(lambda s: s.state == "bought")
+            states = set(bought.mapped("delivery_state"))
+            state = False
+            for problem in PROBLEM_ORDER:
+                if problem in states:
+                    state = problem
+                    break
+            else:
+                if states:
+                    state = min(
+                        states, key=lambda s: PROGRESS.index(s) if s in PROGRESS else 0
+                    )
+            picking.integration_delivery_state = state
+            refunds = [s for s in shipments.mapped("refund_status") if s]
+            picking.integration_refund_state = (
+                "rejected"
+                if "rejected" in refunds
+                else "submitted"
+                if "submitted" in refunds
+                else refunds[0]
+                if refunds
+                else False
+            )
+            if state == "delivered":
+                latest = max(
+                    bought, key=lambda s: s.delivered_at or fields.Datetime.now()
+                )
+                picking.integration_delivered_at = latest.delivered_at
+                picking.integration_signed_by = (
+                    ", ".join(dict.fromkeys(s for s in bought.mapped("signed_by") if s))
+                    or False
+                )
+                picking.integration_delivered_place = latest.delivered_place
+            else:
+                picking.integration_delivered_at = False
+                picking.integration_signed_by = False
+                picking.integration_delivered_place = False
+
+    # ------------------------------------------------------------------
+    # Cancel keeps the tracking number of a label the carrier would not void
+    # ------------------------------------------------------------------
+    def cancel_shipment(self):
+        ours = self.filtered(
+            lambda p: p.carrier_id.delivery_type == "integration_carrier"
+        )
+        if self - ours:
+            super(StockPicking, self - ours).cancel_shipment()
+        for picking in ours:
+            picking.carrier_id.cancel_shipment(picking)
+            kept = picking.carrier_shipment_ids.filtered(lambda s: s.state == "bought")
+            if kept:
+                picking.carrier_tracking_ref = ",".join(kept.mapped("tracking_code"))
+                picking.message_post(
+                    body=_(
+                        "The carrier refused to void %s: the label stays valid.",
+                        ", ".join(kept.mapped("tracking_code")),
+                    )
+                )
+            else:
+                picking.message_post(
+                    body=_("Shipment %s cancelled", picking.carrier_tracking_ref)
+                )
+                picking.carrier_tracking_ref = False
+        return True
+
+    # ------------------------------------------------------------------
+    # Labels bought; tracking; invoicing
+    # ------------------------------------------------------------------
+    def _integration_labels_bought(self, shipments):
+        self.ensure_one()
+        carrier = self.carrier_id
+        backend = carrier.integration_backend_id
+        quote = self.sale_id.integration_carrier_quote
+        total = sum(shipments.mapped("price_company"))
+        if quote and total:
+            for shipment in shipments:
+                shipment.quoted_price = quote * shipment.price_company / total
+                problem = shipment._price_problem_text()
+                if problem:
+                    self.env["integration.message"]._desk_item_raise(
+                        backend,
+                        LABEL_PRICE,
+                        self,
+                        problem,
+                        key=f"carrier.label.price,{shipment.id}",
+                        payload=json.dumps({"shipment_id": shipment.id}).encode(),
+                        name=shipment.tracking_code,
+                    )
+        self.message_post(
+            body=Markup("%s<br/>%s")
+            % (
+                _("Labels bought at %s:", backend.name),
+                ", ".join(
+                    f"{s.tracking_code} ({s.service}, {s.price:.2f} {s.currency_name})"
+                    for s in shipments
+                ),
+            ),
+            attachment_ids=shipments.mapped("label_attachment_id").ids,
+        )
+
+    def send_to_shipper(self):
+        """After Odoo set the shipping cost (and the Real cost on the order's
+        shipping line): the invoice of the *on shipment* policy."""
+        result = super().send_to_shipper()
+        carrier = self.carrier_id
+        if (
+            carrier.delivery_type == "integration_carrier"
+            and carrier._integration_invoice_policy() == "on_shipment"
+        ):
+            self._integration_create_invoice()
+        return result
+
+    def _integration_tracking_changed(self, shipment, old_state):
+        """A parcel's status changed: desk items and invoicing follow."""
+        self.ensure_one()
+        backend = shipment.backend_id
+        Message = self.env["integration.message"]
+        key = f"carrier.shipment,{shipment.id}"
+        state = shipment.delivery_state
+        if state in ep.PROBLEM_STATES:
+            Message._desk_item_raise(
+                backend,
+                DELIVERY_FAILURE,
+                self,
+                shipment._problem_text(),
+                key=key,
+                payload=json.dumps({"shipment_id": shipment.id}).encode(),
+                name=shipment.tracking_code,
+            )
+        elif state == "delivered":
+            if old_state in ep.PROBLEM_STATES:
+                Message._desk_item_resolve(
+                    backend,
+                    DELIVERY_FAILURE,
+                    self,
+                    key_of=lambda record: key,
+                    note=_("Solved: parcel %s was delivered.", shipment.tracking_code),
+                )
+            if (
+                self.integration_delivery_state == "delivered"
+                and self._integration_invoice_policy(shipment) == "on_delivery"
+            ):
+                self._integration_create_invoice()
+
+    def _integration_invoice_policy(self, shipment=None):
+        carrier = (shipment and shipment.carrier_id) or self.carrier_id
+        if carrier:
+            return carrier._integration_invoice_policy()
+        backend = shipment.backend_id if shipment else self.env["integration.backend"]
+        return backend.carrier_invoice_policy or "manual"
+
+    def _integration_create_invoice(self):
+        """The customer invoice of this delivery: the quantities it carried
+        (a partial delivery bills what it carried), and the shipping line
+        once per order. Posted when the backend says so. Made once."""
+        self.ensure_one()
+        order = self.sale_id
+        if not order or self.integration_invoice_id:
+            return self.integration_invoice_id
+        quantities = defaultdict(float)
+        for move in self.move_ids.filtered(
+            lambda m: m.state == "done" and m.sale_line_id
+        ):
+            line = move.sale_line_id
+            quantities[line] += move.product_uom._compute_quantity(
+                move.quantity, line.product_uom
+            )
+        for line in order.order_line.filtered(
+            lambda sol: sol.is_delivery and sol.qty_invoiced < sol.product_uom_qty
+        ):
+            quantities[line] += line.product_uom_qty - line.qty_invoiced
+        lines = [
+            Command.create(line._prepare_invoice_line(quantity=qty))
+            for line, qty in quantities.items()
+            if qty > 0
+        ]
+        if not lines:
+            return self.env["account.move"]
+        values = order._prepare_invoice()
+        values["invoice_line_ids"] = lines
+        invoice = (
+            self.env["account.move"]
+            .sudo()
+            .with_company(order.company_id)
+            .with_context(default_move_type="out_invoice")
+            .create(values)
+        )
+        if self.carrier_id.integration_backend_id.carrier_post_invoices:
+            invoice.action_post()
+        self.integration_invoice_id = invoice
+        self.message_post(
+            body=_(
+                "Invoice %(invoice)s made for this delivery (%(policy)s).",
+                invoice=invoice.name or _("draft"),
+                policy=dict(
+                    self.carrier_id._fields["integration_invoice_policy"].selection
+                )[self.carrier_id._integration_invoice_policy()],
+            )
+        )
+        return invoice
+
+    def action_view_carrier_shipments(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "connector_carrier.action_carrier_shipment"
+        )
+        action["domain"] = [("picking_id", "in", self.ids)]
+        action["context"] = {}
+        return action

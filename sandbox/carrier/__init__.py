@@ -1,0 +1,3 @@
+from .system import CarrierSystem
+
+__all__ = ["CarrierSystem"]
