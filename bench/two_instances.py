@@ -76,10 +76,13 @@ class BalancerHandler(http.server.BaseHTTPRequestHandler):
             status, body = answer.status_code, answer.content
         except requests.RequestException as exc:
             status, body = 502, str(exc).encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the runner does not wait for a job's answer
 
     def log_message(self, *args):
         pass
