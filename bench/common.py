@@ -97,10 +97,12 @@ class ScratchOdoo:
         )
         self.registry = open_registry(self.config, self.dbname)
 
-    def server(self, modules="base,web,queue_job"):
+    def server(self, modules="base,web,queue_job", http_port=None, env=None):
         """Context manager: the server runs, with ``--load=<modules>``
-        (leave queue_job out to keep the job runner off)."""
-        return RunningServer(self, modules)
+        (leave queue_job out to keep the job runner off), on ``http_port``
+        (default: the configuration's) with ``env`` added to its environment
+        (e.g. ``ODOO_QUEUE_JOB_PORT``: where the runner sends jobs)."""
+        return RunningServer(self, modules, http_port, env)
 
     def drop(self):
         """Forget the registry and drop the database."""
@@ -125,8 +127,11 @@ class ScratchOdoo:
 
 
 class RunningServer:
-    def __init__(self, scratch, modules):
+    def __init__(self, scratch, modules, http_port=None, env=None):
         self.scratch = scratch
+        self.http_port = http_port or scratch.http_port
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        self.env = {**os.environ, **(env or {})}
         self.command = odoo_command(
             "-c",
             scratch.config,
@@ -134,16 +139,23 @@ class RunningServer:
             scratch.dbname,
             f"--db-filter=^{scratch.dbname}$",
             f"--load={modules}",
+            f"--http-port={self.http_port}",
+            # two servers on one machine: each its own websocket port
+            f"--gevent-port={self.http_port + 1}",
         )
         self.log = open(f"{scratch.tmp}/server.log", "a")  # noqa: SIM115
 
     def __enter__(self):
         self.process = subprocess.Popen(
-            self.command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self.log
+            self.command,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            env=self.env,
         )
         for _i in range(240):
             try:
-                if requests.get(f"{self.scratch.base}/integration/ping", timeout=10).ok:
+                if requests.get(f"{self.base}/integration/ping", timeout=10).ok:
                     self.warm_up()
                     return self
             except requests.RequestException:
@@ -155,7 +167,7 @@ class RunningServer:
     def warm_up(self, requests_count=12):
         """Every prefork worker loads the registry on its first request: do
         it before any clock runs."""
-        url = f"{self.scratch.base}/integration/ping"
+        url = f"{self.base}/integration/ping"
         threads = [
             threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 60})
             for _i in range(requests_count)
