@@ -4,14 +4,14 @@ thread, a carrier backend pointing at it, a shipping method of provider
 ``integration_carrier``, a customer in the US and weighed products."""
 
 import json
-import sys
 import unittest
-from pathlib import Path
 
 from odoo import Command
 from odoo.tests.common import HttpCase, TransactionCase
 
+# (importing the core's test common puts the repository on sys.path)
 from odoo.addons.integration_core.tests.common import (
+    FAST_WEBHOOKS,
     IntegrationCaseMixin,
     perform_jobs,
     trapped_jobs,
@@ -19,9 +19,6 @@ from odoo.addons.integration_core.tests.common import (
 
 from ..tools import easypost as ep
 
-REPO = Path(__file__).resolve().parents[3]
-if str(REPO) not in sys.path:
-    sys.path.append(str(REPO))
 try:
     from sandbox.carrier.control import CarrierControl
     from sandbox.testing import RunningSandbox
@@ -29,12 +26,6 @@ except ImportError:  # pragma: no cover - the sandbox ships with the repository
     RunningSandbox = CarrierControl = None
 
 SECRET = "carrier-webhook-secret"
-FAST_WEBHOOKS = {
-    "backoff_seconds": 0.05,
-    "backoff_factor": 1.0,
-    "timeout": 20.0,
-    "max_attempts": 4,
-}
 
 
 class CarrierMixin:

@@ -3,18 +3,15 @@ simulator speaking the Admin GraphQL/REST API and sending signed webhooks)
 in a background thread, a backend pointing at it, taxes and products."""
 
 import json
-import sys
 import unittest
-from pathlib import Path
 
+# (importing the core's test common puts the repository on sys.path)
 from odoo.addons.integration_core.tests.common import (
+    FAST_WEBHOOKS,
     IntegrationCase,
     IntegrationHttpCase,
 )
 
-REPO = Path(__file__).resolve().parents[3]
-if str(REPO) not in sys.path:
-    sys.path.append(str(REPO))
 try:
     from sandbox.shopify import specs
     from sandbox.testing import RunningSandbox
@@ -23,12 +20,6 @@ except ImportError:  # pragma: no cover - the sandbox ships with the repository
 
 SHOP_TOKEN = "shpat_sandbox"
 SHOP_SECRET = "sandbox-webhook-secret"
-FAST_WEBHOOKS = {
-    "backoff_seconds": 0.05,
-    "backoff_factor": 1.0,
-    "timeout": 20.0,
-    "max_attempts": 4,
-}
 SKUS = ("TSHIRT-RED-XL", "MUG-WHITE", "CAP-BLUE")
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from odoo.tests import tagged
 
-from odoo.addons.integration_core.tests.common import trapped_jobs
+from odoo.addons.integration_core.tests.common import REPO, trapped_jobs
 
 from ..tools.money import shop_amount
-from .common import REPO, ShopifyCase
+from .common import ShopifyCase
 
 CONFORMANCE = (
     Path(

@@ -11,9 +11,13 @@ import unittest
 
 from odoo.tests import tagged
 
-from odoo.addons.integration_core.tests.common import IntegrationHttpCase
+from odoo.addons.integration_core.tests.common import (
+    FAST_WEBHOOKS,
+    REPO,
+    IntegrationHttpCase,
+)
 
-from .common import FAST_WEBHOOKS, REPO, RunningSandbox
+from .common import RunningSandbox
 
 SCRIPTS = REPO / "scripts"
 

@@ -3,20 +3,17 @@ background thread, a WMS backend pointing at it, a warehouse mapped to it,
 products (plain, lot-tracked, serial-tracked) and deliveries."""
 
 import json
-import sys
 import unittest
-from pathlib import Path
 
+# (importing the core's test common puts the repository on sys.path)
 from odoo.addons.integration_core.tests.common import (
+    FAST_WEBHOOKS,
     IntegrationCase,
     IntegrationHttpCase,
     trapped_jobs,
 )
 from odoo.addons.integration_core.tools.signing import compute_signature
 
-REPO = Path(__file__).resolve().parents[3]
-if str(REPO) not in sys.path:
-    sys.path.append(str(REPO))
 try:
     from sandbox.testing import RunningSandbox
     from sandbox.wms.control import WmsControl
@@ -25,12 +22,6 @@ except ImportError:  # pragma: no cover - the sandbox ships with the repository
 
 WMS_TOKEN = "sandbox-wms-token"
 WMS_SECRET = "sandbox-wms-secret"
-FAST_WEBHOOKS = {
-    "backoff_seconds": 0.05,
-    "backoff_factor": 1.0,
-    "timeout": 20.0,
-    "max_attempts": 4,
-}
 
 
 class WmsMixin:

@@ -3,7 +3,9 @@ poster, a job runner, and a small scripted HTTP peer for client tests."""
 
 import contextlib
 import json
+import sys
 import threading
+from pathlib import Path
 from unittest.mock import patch
 
 from werkzeug.serving import make_server
@@ -18,6 +20,17 @@ from ..tools.signing import SIGNATURE_HEADER, compute_signature
 from ..tools.storable import storable_key, storable_text
 from .fuzz import LogWatch, mutated_bodies
 
+# The repository (its sandbox package is what connectors' tests talk to)
+REPO = Path(__file__).resolve().parents[3]
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
+# The sandbox's webhook sender, quick to retry (tests await, never sleep)
+FAST_WEBHOOKS = {
+    "backoff_seconds": 0.05,
+    "backoff_factor": 1.0,
+    "timeout": 20.0,
+    "max_attempts": 4,
+}
 WEBHOOK_SECRET = "test-webhook-secret"
 ECHO_SCHEMA = json.dumps(
     {
