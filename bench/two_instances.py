@@ -35,14 +35,11 @@ import threading
 import time
 
 import requests
-from common import ScratchOdoo, environment, percentile, query
+from common import ScratchOdoo, percentile, query
+from shopify_orders import SECRET, prepare
 
 from sandbox.shopify import specs
 from sandbox.testing import RunningSandbox
-
-TOKEN = "shpat_bench"
-SECRET = "bench-webhook-secret"
-SKUS = ["TSHIRT-RED-XL", "MUG-WHITE"]
 
 
 class Balancer(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -86,40 +83,6 @@ class BalancerHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def prepare(registry, shop_url):
-    with registry.cursor() as cr:
-        env = environment(cr)
-        env.ref("base.EUR").active = True
-        warehouse = env["stock.warehouse"].search([], limit=1)
-        env["account.tax"].create(
-            {
-                "name": "VAT 21%",
-                "amount": 21.0,
-                "amount_type": "percent",
-                "type_tax_use": "sale",
-                "sequence": 1,
-            }
-        )
-        for sku in SKUS:
-            product = env["product.product"].create(
-                {"name": sku, "default_code": sku, "type": "product", "list_price": 1}
-            )
-            env["stock.quant"]._update_available_quantity(
-                product, warehouse.lot_stock_id, 100000
-            )
-        backend = env["integration.backend"].create(
-            {
-                "name": "Shopify two instances",
-                "connector_type": "shopify",
-                "base_url": shop_url,
-                "api_key": TOKEN,
-                "webhook_secret": SECRET,
-                "shopify_warehouse_id": warehouse.id,
-            }
-        )
-        return backend.id
 
 
 def make_orders(shop, count, phase):

@@ -2,11 +2,9 @@ from odoo import _, models
 
 from odoo.addons.integration_core.exceptions import (
     BusinessRuleError,
-    SkipMessage,
-    ValidationFailed,
 )
 
-from ..contract import ContractError, parse_receipt
+from ..contract import parse_receipt
 from .wms_shipment_importer import _naive, qty_text
 
 
@@ -20,34 +18,10 @@ class WmsReceiptImporter(models.AbstractModel):
     _description = "WMS: apply receipt confirmations"
 
     def _apply(self, backend, message, event):
-        try:
-            receipt = parse_receipt(event, validate=False)
-        except ContractError as exc:
-            raise ValidationFailed(exc.message, exc.problems) from exc
+        receipt = self._parse(parse_receipt, event)
         ref = receipt.receipt_ref
-        backend._advisory_lock(
-            "wms.order",
-            ref,
-            busy_message=_("Another confirmation of %s is applied now.", ref),
-        )
+        self._claim(backend, "receipt", receipt.receipt_id, ref, _("Receipt"))
         Shipment = self.env["wms.shipment"]
-        applied = Shipment.search(
-            [
-                ("backend_id", "=", backend.id),
-                ("kind", "=", "receipt"),
-                ("external_id", "=", receipt.receipt_id),
-            ],
-            limit=1,
-        )
-        if applied:
-            raise SkipMessage(
-                _(
-                    "Receipt %(id)s of %(ref)s was applied already (event %(event)s).",
-                    id=receipt.receipt_id,
-                    ref=ref,
-                    event=applied.event_id,
-                )
-            )
         picking = self._find_picking(backend, ref)
         if not picking:
             raise BusinessRuleError(

@@ -30,6 +30,42 @@ class WmsConfirmationMixin(models.AbstractModel):
     _name = "wms.confirmation.mixin"
     _description = "WMS confirmations: shared helpers"
 
+    def _parse(self, parse, event):
+        """``parse(event)`` (validated by the core already), or a validation
+        error listing what breaks the contract."""
+        try:
+            return parse(event, validate=False)
+        except ContractError as exc:
+            raise ValidationFailed(exc.message, exc.problems) from exc
+
+    def _claim(self, backend, kind, external_id, ref, label):
+        """One confirmation of a WMS order at a time (advisory lock), and
+        each confirmation (``kind``, ``external_id``) applied once: a second
+        one is skipped, naming the event that applied it."""
+        backend._advisory_lock(
+            "wms.order",
+            ref,
+            busy_message=_("Another confirmation of %s is applied now.", ref),
+        )
+        applied = self.env["wms.shipment"].search(
+            [
+                ("backend_id", "=", backend.id),
+                ("kind", "=", kind),
+                ("external_id", "=", external_id),
+            ],
+            limit=1,
+        )
+        if applied:
+            raise SkipMessage(
+                _(
+                    "%(what)s %(id)s of %(ref)s was applied already (event %(event)s).",
+                    what=label,
+                    id=external_id,
+                    ref=ref,
+                    event=applied.event_id,
+                )
+            )
+
     def _find_picking(self, backend, ref, open_only=True):
         domain = [
             ("wms_backend_id", "=", backend.id),
@@ -225,34 +261,10 @@ class WmsShipmentImporter(models.AbstractModel):
     _description = "WMS: apply shipment confirmations"
 
     def _apply(self, backend, message, event):
-        try:
-            shipment = parse_shipment(event, validate=False)
-        except ContractError as exc:
-            raise ValidationFailed(exc.message, exc.problems) from exc
+        shipment = self._parse(parse_shipment, event)
         ref = shipment.order_ref
-        backend._advisory_lock(
-            "wms.order",
-            ref,
-            busy_message=_("Another confirmation of %s is applied now.", ref),
-        )
+        self._claim(backend, "shipment", shipment.shipment_id, ref, _("Shipment"))
         Shipment = self.env["wms.shipment"]
-        applied = Shipment.search(
-            [
-                ("backend_id", "=", backend.id),
-                ("kind", "=", "shipment"),
-                ("external_id", "=", shipment.shipment_id),
-            ],
-            limit=1,
-        )
-        if applied:
-            raise SkipMessage(
-                _(
-                    "Shipment %(id)s of %(ref)s was applied already (event %(event)s).",
-                    id=shipment.shipment_id,
-                    ref=ref,
-                    event=applied.event_id,
-                )
-            )
         picking = self._find_picking(backend, ref)
         if not picking:
             closed = self._find_picking(backend, ref, open_only=False)
@@ -417,10 +429,7 @@ class WmsShipmentImporter(models.AbstractModel):
 
     # -- order status ---------------------------------------------------------------
     def _apply_status(self, backend, message, event):
-        try:
-            status = parse_order_status(event, validate=False)
-        except ContractError as exc:
-            raise ValidationFailed(exc.message, exc.problems) from exc
+        status = self._parse(parse_order_status, event)
         ref = status.order_ref
         backend._advisory_lock(
             "wms.order", ref, busy_message=_("Another event of %s is applied now.", ref)

@@ -76,6 +76,29 @@ def shipment_event(**data):
     return body
 
 
+def receipt_event(event_id="evt-2"):
+    return {
+        "event_id": event_id,
+        "event_type": "receipt.confirmed",
+        "occurred_at": "2026-12-01T10:00:00Z",
+        "data": {
+            "receipt_id": "RCV-1",
+            "receipt_ref": "WH/IN/00007",
+            "sequence": 1,
+            "final": False,
+            "lines": [
+                {
+                    "sku": "VIAL",
+                    "quantity_received": 5,
+                    "quantity_rejected": 1,
+                    "reject_reason": "damaged",
+                    "lots": [{"lot": "L9", "quantity": 5}],
+                }
+            ],
+        },
+    }
+
+
 def snapshot_event(lines, **data):
     body = {
         "event_id": "evt-9",
@@ -227,28 +250,7 @@ def test_schema_violations_list_every_path():
 
 
 def test_receipt_status_and_events():
-    receipt = parse_receipt(
-        {
-            "event_id": "evt-2",
-            "event_type": "receipt.confirmed",
-            "occurred_at": "2026-12-01T10:00:00Z",
-            "data": {
-                "receipt_id": "RCV-1",
-                "receipt_ref": "WH/IN/00007",
-                "sequence": 1,
-                "final": False,
-                "lines": [
-                    {
-                        "sku": "VIAL",
-                        "quantity_received": 5,
-                        "quantity_rejected": 1,
-                        "reject_reason": "damaged",
-                        "lots": [{"lot": "L9", "quantity": 5}],
-                    }
-                ],
-            },
-        }
-    )
+    receipt = parse_receipt(receipt_event())
     assert (receipt.lines[0].quantity, receipt.lines[0].quantity_rejected) == (5, 1)
     status = parse_order_status(
         {

@@ -10,7 +10,7 @@ from odoo.addons.integration_core.tests.common import WebhookFuzzMixin
 from odoo.addons.integration_core.tools.signing import compute_signature
 
 from .common import WMS_SECRET, WmsHttpCase
-from .test_contract import shipment_event, snapshot_event
+from .test_contract import receipt_event, shipment_event, snapshot_event
 
 
 @tagged("post_install", "-at_install")
@@ -18,26 +18,7 @@ class TestWmsWebhookFuzz(WebhookFuzzMixin, WmsHttpCase):
     fuzz_bodies = 500
 
     def fuzz_samples(self):
-        receipt = {
-            "event_id": "evt-r",
-            "event_type": "receipt.confirmed",
-            "occurred_at": "2026-12-01T10:00:00Z",
-            "data": {
-                "receipt_id": "RCV-1",
-                "receipt_ref": "WH/IN/00007",
-                "sequence": 1,
-                "final": False,
-                "lines": [
-                    {
-                        "sku": "VIAL",
-                        "quantity_received": 5,
-                        "quantity_rejected": 1,
-                        "reject_reason": "damaged",
-                        "lots": [{"lot": "L9", "quantity": 5}],
-                    }
-                ],
-            },
-        }
+        receipt = receipt_event()
         status = {
             "event_id": "evt-s",
             "event_type": "order.status",
