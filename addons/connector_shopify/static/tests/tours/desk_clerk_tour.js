@@ -23,10 +23,10 @@ registry.category("web_tour.tours").add("connector_shopify_desk_clerk", {
         },
         {
             content: "The kind says what is chosen: a product, already proposed",
-            trigger: ".modal .o_field_widget[name=product_id] input",
+            trigger: ".modal .o_field_widget[name=record_ref] input",
             run() {
                 const value = this.$anchor.val();
-                if (value !== "Hoodie grey M") {
+                if (!value.includes("Hoodie grey M")) {
                     console.error(`the wizard proposes "${value}", not Hoodie grey M`);
                 }
             },
