@@ -367,8 +367,10 @@ class Region:
             lambda s: s.state == "bought"
         ).mapped("tracking_code")
         assert codes, f"{picking.name} has no label"
+        if walk:
+            step["walk"] = walk
         for code in codes:
-            self.remote.advance(code, walk=walk, **step)
+            self.remote.advance(code, **step)
         return codes
 
     # -- bank ------------------------------------------------------------------------

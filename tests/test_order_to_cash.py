@@ -159,3 +159,153 @@ class TestOrderToCash(OrderToCashCase):
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
         self.assertDeskEmpty(eu)
         self.assertTraceComplete(sale)
+
+    # -- variants ------------------------------------------------------------------
+    def ship_all(self, region, picking, ref="PKG-1", final=True, mugs=2, vials=1):
+        lines = []
+        contents = []
+        if mugs:
+            lines.append({"sku": SKU_PLAIN, "quantity": mugs})
+            contents.append((SKU_PLAIN, mugs))
+        if vials:
+            lines.append(
+                {
+                    "sku": SKU_LOT,
+                    "quantity": vials,
+                    "lots": [{"lot": region.lot.name, "quantity": vials}],
+                }
+            )
+            contents.append((SKU_LOT, vials))
+        region.ship(
+            picking,
+            [{"lines": lines, "packages": [region.package(ref, contents)]}],
+            final=final,
+        )
+        self.flow.settle()
+        self.assertEqual(picking.state, "done")
+
+    def invoice_lines(self, invoice):
+        return sorted(
+            (line.product_id.default_code or line.product_id.name, line.quantity)
+            for line in invoice.invoice_line_ids
+            if line.display_type == "product"
+        )
+
+    def test_partial_shipment_backorder_shipped_later_two_invoices(self):
+        eu = self.region["EU"]
+        order, sale, picking = self.order_and_release(eu)
+        self.ship_all(eu, picking, "PKG-1", final=False, mugs=1)
+        backorder = eu.open_delivery(sale)
+        self.assertEqual(len(backorder), 1)
+        self.assertEqual(backorder.wms_order_ref, picking.wms_order_ref or picking.name)
+        eu.deliver(picking, signed_by="ANN LEE")
+        self.flow.settle()
+        first = picking.integration_invoice_id
+        self.assertEqual(first.state, "posted")
+        self.assertEqual(
+            self.invoice_lines(first),
+            sorted([(SKU_PLAIN, 1.0), (SKU_LOT, 1.0), (eu.shipping_product.name, 1.0)]),
+        )
+        # the rest, shipped later under the same WMS order
+        self.ship_all(eu, backorder, "PKG-2", final=True, mugs=1, vials=0)
+        eu.deliver(backorder, signed_by="ANN LEE")
+        self.flow.settle()
+        second = backorder.integration_invoice_id
+        self.assertEqual(self.invoice_lines(second), [(SKU_PLAIN, 1.0)])
+        self.assertEqual(sale.invoice_ids, first | second)
+        self.assertEqual(
+            f"{first.amount_total + second.amount_total:.2f}", order["total_price"]
+        )
+        self.assertEqual(len(eu.shop.fulfillments(order["id"])), 2)
+        for invoice in (first, second):
+            line = eu.pay(invoice)
+            self.flow.settle()
+            self.assertTrue(line.is_reconciled, line.bank_match_error)
+            self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertDeskEmpty(eu)
+        self.assertTraceComplete(sale)
+
+    def test_delivery_failure_on_the_desk_then_redelivered_resolves_itself(self):
+        eu = self.region["EU"]
+        _order, sale, picking = self.order_and_release(eu)
+        self.ship_all(eu, picking)
+        eu.deliver(picking, walk="failure")
+        self.flow.settle()
+        self.assertEqual(picking.integration_delivery_state, "failure")
+        (item,) = eu.desk()
+        self.assertEqual(item.message_type, "carrier.delivery.failure")
+        self.assertIn("address not found", item.error_message)
+        self.assertFalse(sale.invoice_ids, "no invoice without a proof of delivery")
+        eu.deliver(
+            picking,
+            walk=None,
+            status="delivered",
+            status_detail="arrived_at_destination",
+            message="Delivered",
+            signed_by="NEIGHBOUR",
+        )
+        self.flow.settle()
+        self.assertEqual(picking.integration_delivery_state, "delivered")
+        self.assertFalse(item.needs_attention)
+        self.assertDeskEmpty(eu)
+        self.assertEqual(sale.invoice_ids.state, "posted")
+
+    def test_wrong_payment_reference_is_a_ranked_candidate_to_confirm(self):
+        eu = self.region["EU"]
+        _order, sale, picking = self.order_and_release(eu)
+        self.ship_all(eu, picking)
+        eu.deliver(picking, signed_by="ANN LEE")
+        self.flow.settle()
+        invoice = sale.invoice_ids
+        line = eu.pay(invoice, reference="Payment for my mugs, thanks")
+        self.flow.settle()
+        self.assertFalse(line.is_reconciled)
+        (item,) = eu.desk()
+        self.assertEqual(item.message_type, "bank.line.unmatched")
+        best = line.bank_match_candidate_ids.sorted("rank")[:1]
+        self.assertEqual(best.move_id, invoice)
+        self.assertEqual(best.rank, 1)
+        best.action_confirm()
+        self.flow.settle()
+        self.assertTrue(line.is_reconciled)
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertDeskEmpty(eu)
+
+    def test_shopify_cancellation_before_release_sends_nothing_to_the_wms(self):
+        eu = self.region["EU"]
+        # more vials than in stock: not fully reserved, so not released
+        order = eu.place_order([(SKU_PLAIN, 1, "8.00"), (SKU_LOT, 500, "30.00")])
+        self.flow.settle()
+        sale = eu.sale_of(order)
+        picking = eu.open_delivery(sale)
+        self.assertEqual(picking.wms_state, "waiting")
+        eu.shop.cancel_order(order["id"], reason="customer")
+        self.flow.settle()
+        self.assertEqual(sale.state, "cancel")
+        self.assertEqual(picking.state, "cancel")
+        outbound = self.env["integration.message"].search(
+            [("backend_id", "=", eu.wms_backend.id), ("direction", "=", "out")]
+        )
+        self.assertFalse(outbound, outbound.mapped("message_type"))
+        self.assertFalse(eu.wms.state()["orders"])
+        self.assertDeskEmpty(eu)
+
+    def test_shopify_cancellation_after_release_is_the_two_phase_cancel(self):
+        eu = self.region["EU"]
+        order, sale, picking = self.order_and_release(eu)
+        ref = picking.wms_order_ref or picking.name
+        eu.shop.cancel_order(order["id"], reason="customer")
+        self.flow.settle()
+        self.assertEqual(sale.state, "cancel")
+        self.assertEqual(picking.state, "cancel")
+        self.assertEqual(picking.wms_state, "cancelled")
+        self.assertEqual(eu.wms.order(ref)["status"], "cancelled")
+        cancel = self.env["integration.message"].search(
+            [
+                ("backend_id", "=", eu.wms_backend.id),
+                ("message_type", "=", "wms.cancel"),
+            ]
+        )
+        self.assertEqual(cancel.state, "done", cancel.error_message)
+        self.assertFalse(sale.invoice_ids)
+        self.assertDeskEmpty(eu)
