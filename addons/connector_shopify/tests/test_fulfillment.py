@@ -119,6 +119,9 @@ class TestFulfillmentExport(ShopifyCase):
         )
         backorder = sale.picking_ids - picking
         self.assertEqual(len(backorder), 1)
+        self.assertEqual(
+            backorder.integration_correlation_id, sale.integration_correlation_id
+        )
         self.ship(backorder, tracking="PART-2")
         second = self.shop.fulfillments(order_id=order["id"])[1]
         self.assertEqual(
