@@ -330,3 +330,27 @@ class TestShipment(WmsCase):
             self.perform_jobs(trap)
         self.assertEqual(release.state, "done")
         self.assertFalse(self.wms.state()["orders"])  # nothing sent after the fact
+
+    def test_packages_are_seen_in_their_company_only(self):
+        from odoo.exceptions import AccessError
+        from odoo.tests.common import new_test_user
+
+        picking = self.ready_delivery([(self.cap, 2)])
+        self.wms.set_stock([{"sku": "CAP-BLUE", "quantity": 10}])
+        (event,) = self.wms.ship(picking.name)
+        self.deliver_event(event)
+        package = picking.wms_shipment_ids.package_ids
+        self.assertTrue(package)
+        self.assertEqual(package.company_id, self.env.company)
+        other = self.env["res.company"].create({"name": "Other region"})
+        clerk = new_test_user(
+            self.env,
+            login="other_region_clerk",
+            groups="integration_core.group_integration_user",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+        Package = self.env["wms.shipment.package"].with_user(clerk)
+        self.assertFalse(Package.search([("id", "=", package.id)]))
+        with self.assertRaises(AccessError):
+            package.with_user(clerk).read(["tracking_number"])
