@@ -309,3 +309,153 @@ class TestOrderToCash(OrderToCashCase):
         self.assertEqual(cancel.state, "done", cancel.error_message)
         self.assertFalse(sale.invoice_ids)
         self.assertDeskEmpty(eu)
+
+
+# Every model of the suite that holds one company's data, and how to find
+# the company of a record (as superuser)
+COMPANY_OF = {
+    "integration.backend": "company_id",
+    "integration.sync.rule": "company_id",
+    "integration.message": "company_id",
+    "integration.binding": "company_id",
+    "integration.value.map": "company_id",
+    "integration.call.log": "company_id",
+    "integration.outbox": "backend_id.company_id",
+    "shopify.location": "backend_id.company_id",
+    "shopify.inventory.item": "backend_id.company_id",
+    "shopify.inventory.level": "backend_id.company_id",
+    "wms.shipment": "backend_id.company_id",
+    "wms.shipment.package": "shipment_id.backend_id.company_id",
+    "carrier.shipment": "backend_id.company_id",
+    "carrier.tracking.event": "picking_id.company_id",
+    "bank.match.candidate": "company_id",
+    "sale.order": "company_id",
+    "stock.picking": "company_id",
+    "account.move": "company_id",
+    "account.bank.statement.line": "company_id",
+}
+
+
+@tagged("post_install", "-at_install")
+class TestTwoRegions(OrderToCashCase):
+    """Two companies (regions of one distributor), each with its own four
+    backends, running the flow at the same time."""
+
+    regions = (("EU", EU_IBAN), ("US", US_IBAN))
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        from odoo import Command
+        from odoo.tests.common import new_test_user
+
+        cls.users = {}
+        for code, region in cls.region.items():
+            cls.users[code] = new_test_user(
+                cls.env,
+                login=f"ops_{code.lower()}",
+                groups="integration_core.group_integration_manager,"
+                "sales_team.group_sale_salesman_all_leads,stock.group_stock_user,"
+                "account.group_account_invoice",
+                company_id=region.company.id,
+                company_ids=[Command.set(region.company.ids)],
+            )
+
+    def run_flow(self, regions, wrong_reference=()):
+        """The whole flow in every region at once; returns {code: sale}."""
+        orders = {code: region.place_order() for code, region in regions.items()}
+        self.flow.settle()
+        sales = {code: regions[code].sale_of(order) for code, order in orders.items()}
+        pickings = {}
+        for code, region in regions.items():
+            self.assertEqual(sales[code].state, "sale", code)
+            self.assertEqual(sales[code].company_id, region.company)
+            pickings[code] = region.open_delivery(sales[code])
+            self.assertIn(pickings[code].wms_state, ("released", "acknowledged"))
+        for code, region in regions.items():
+            self.ship_all(region, pickings[code], f"PKG-{code}")
+        for code, region in regions.items():
+            region.deliver(pickings[code], signed_by=f"SIGNED {code}")
+        self.flow.settle()
+        for code, region in regions.items():
+            invoice = sales[code].invoice_ids
+            self.assertEqual(invoice.state, "posted", code)
+            self.assertEqual(invoice.company_id, region.company)
+            region.pay(
+                invoice, reference="no reference" if code in wrong_reference else None
+            )
+        self.flow.settle()
+        return orders, sales
+
+    ship_all = TestOrderToCash.ship_all
+
+    def test_the_same_flow_in_two_companies_each_sees_only_its_own(self):
+        eu, us = self.region["EU"], self.region["US"]
+        orders, sales = self.run_flow(self.region, wrong_reference=("US",))
+        self.assertIn(sales["EU"].invoice_ids.payment_state, ("paid", "in_payment"))
+        self.assertDeskEmpty(eu)
+        # the US payment's reference was wrong: one bank line on the US desk
+        (us_item,) = us.desk()
+        self.assertEqual(us_item.message_type, "bank.line.unmatched")
+        self.assertEqual(us_item.company_id, us.company)
+        # one more order each, left unreleased (more vials than in stock):
+        # the EU one once, the US one twice
+        eu.place_order([(SKU_LOT, 500, "30.00")], email="eve@example.com")
+        for _n in range(2):
+            us.place_order([(SKU_LOT, 500, "30.00")], email="uma@example.com")
+        self.flow.settle()
+        for code in self.region:
+            other = (set(self.region) - {code}).pop()
+            self.assertNothingOf(self.users[code], self.region[other].company)
+        # each company's overview counts only its own
+        self.assertOverview("EU", exceptions=0, unreleased=1, unmatched=0)
+        self.assertOverview("US", exceptions=1, unreleased=2, unmatched=1)
+
+    def assertNothingOf(self, user, company):
+        """``user`` finds nothing of ``company`` in any model of the suite,
+        nor reads it by id, while that company has some of it."""
+        leaks = []
+        for model, path in COMPANY_OF.items():
+            Model = self.env[model].with_user(user).with_company(user.company_id)
+            if not Model.check_access_rights("read", raise_exception=False):
+                continue
+            mine = Model.search([])
+            theirs = (
+                self.env[model]
+                .search([])
+                .filtered(lambda r, p=path: r.mapped(p) == company)
+            )
+            seen = mine.sudo().filtered(lambda r, p=path: r.mapped(p) == company)
+            if seen:
+                leaks.append(f"{model}: {len(seen)} of {company.name} listed")
+            readable = theirs.with_user(user)
+            try:
+                readable.read(["display_name"])
+            except Exception:  # noqa: BLE001 - AccessError is the right answer
+                continue
+            if theirs:
+                leaks.append(f"{model}: {len(theirs)} of {company.name} readable")
+        self.assertEqual(leaks, [], "\n".join(leaks))
+
+    def assertOverview(self, code, exceptions, unreleased, unmatched):
+        region = self.region[code]
+        user = self.users[code]
+        backends = self.env["integration.backend"].with_user(user).search([])
+        self.assertEqual(backends, region.backends.with_user(user))
+        self.assertEqual(sum(backends.mapped("count_exceptions")), exceptions)
+        signals = {}
+        for backend in backends:
+            for signal in backend.sudo()._business_signals():
+                signals[signal["label"]] = signals.get(signal["label"], 0) + int(
+                    signal["count"]
+                )
+
+        def count(*words):
+            found = [
+                n for label, n in signals.items() if all(w in label for w in words)
+            ]
+            return sum(found) if found else None
+
+        self.assertEqual(count("not", "released"), unreleased, signals)
+        self.assertEqual(count("bank lines", "not matched"), unmatched, signals)
+        self.assertEqual(count("in transit"), 0, signals)
