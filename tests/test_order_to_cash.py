@@ -66,6 +66,27 @@ class OrderToCashCase(HttpCase):
                 state, ("missing", "failed", "dead", "pending", "todo"), step
             )
 
+    def assertCorrelated(self, region, sale):
+        """The order's correlation id is on its deliveries and invoices and on
+        what Odoo sent about them (the release, the fulfillment)."""
+        correlation = sale.integration_correlation_id
+        self.assertTrue(correlation)
+        for documents in (sale.picking_ids, sale.invoice_ids):
+            self.assertEqual(
+                set(documents.mapped("integration_correlation_id")), {correlation}
+            )
+        sent = self.env["integration.message"].search(
+            [
+                ("backend_id", "in", region.backends.ids),
+                ("direction", "=", "out"),
+                ("message_type", "in", ("wms.release", "fulfillment.create")),
+            ]
+        )
+        self.assertEqual(
+            sorted(sent.mapped("message_type")), ["fulfillment.create", "wms.release"]
+        )
+        self.assertEqual(set(sent.mapped("correlation_id")), {correlation})
+
     def order_and_release(self, region, lines=None):
         """A Shopify order by webhook, confirmed and reserved, released to the
         WMS; returns (shopify order, sale order, delivery)."""
@@ -158,6 +179,7 @@ class TestOrderToCash(OrderToCashCase):
         self.assertTrue(line.is_reconciled, line.bank_match_error)
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
         self.assertDeskEmpty(eu)
+        self.assertCorrelated(eu, sale)
         self.assertTraceComplete(sale)
 
     # -- variants ------------------------------------------------------------------
