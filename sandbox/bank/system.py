@@ -9,7 +9,8 @@ Transactions come in booking order; the cursor is opaque (the position after
 the last transaction of the page); ``next_cursor`` is always given and
 ``has_more`` says whether another page follows. The statement download is
 an ISO 20022 camt.053.001.02 file of the booked transactions whose booking
-date is within ``from`` and ``to`` (ISO dates, both optional), what a bank's
+date is within ``from`` and ``to`` (ISO dates, both optional) and, with
+``after=<transaction id>``, booked after that one, what a bank's
 e-banking serves for an upload; the remittance and the counterparty are the
 transactions'. Faults (``system: "bank"``,
 ``match: "api"``, ``target: <bank>``) come from the framework.
@@ -130,15 +131,22 @@ class BankSystem(System):
     def camt053(self, request, bank, iban):
         start = request.args.get("from") or ""
         end = request.args.get("to") or "9999-12-31"
+        after = request.args.get("after")
         with self.lock:
             state = self._bank(bank)
             self._authorize(request, state)
             account = self._account(state, iban)
             state["sequence"] += 1
             number = state["sequence"]
+            transactions = account["transactions"]
+            if after:
+                ids = [tx["id"] for tx in transactions]
+                transactions = (
+                    transactions[ids.index(after) + 1 :] if after in ids else []
+                )
             entries = [
                 tx
-                for tx in account["transactions"]
+                for tx in transactions
                 if tx.get("status", "booked") == "booked"
                 and start <= tx["booking_date"] <= end
             ]

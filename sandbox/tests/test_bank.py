@@ -83,3 +83,6 @@ def test_camt053_statement_download():
         assert entries[0].find(".//c:Ustrd", ns).text == "INV/2026/00001"
         balances = [b.find("c:Amt", ns).text for b in stmt.findall("c:Bal", ns)]
         assert balances == ["5.00", "126.00"]
+        later = bank.camt053(IBAN, after=entries and "TX-00000001")
+        assert later.count(b"<Ntry>") == 1
+        assert bank.camt053(IBAN, after="TX-00000002").count(b"<Ntry>") == 0
