@@ -258,6 +258,17 @@ class Region:
         self.journal.bank_acc_number = iban
         return self
 
+    def with_env(self, env):
+        """The same region on another environment (a benchmark's next
+        transaction): every record attribute is rebound."""
+        from odoo.models import BaseModel  # noqa: PLC0415
+
+        for name, value in list(vars(self).items()):
+            if isinstance(value, BaseModel):
+                setattr(self, name, value.with_env(env))
+        self.env = env(context=self.env.context)
+        return self
+
     # -- each test ---------------------------------------------------------------------
     @property
     def backends(self):

@@ -1,6 +1,6 @@
 """Order to cash across the four connectors, through the sandbox: a Shopify
 order by webhook, reservation, release to the WMS, the WMS's shipment
-confirmations (a split, a lot, two packages), carrier labels, tracking to
+confirmation (split in two packages, with a lot), carrier labels, tracking to
 delivered with proof, the invoice on proof of delivery, a camt.053 statement
 paying it by reference, the fulfillment with tracking back in Shopify.
 Webhooks, the outbox and the jobs do the work; the test only plays the
@@ -102,7 +102,7 @@ class OrderToCashCase(HttpCase):
 
 @tagged("post_install", "-at_install")
 class TestOrderToCash(OrderToCashCase):
-    def test_whole_flow_split_shipment_lot_two_packages(self):
+    def test_whole_flow_shipped_in_two_packages_with_a_lot(self):
         eu = self.region["EU"]
         order, sale, picking = self.order_and_release(eu)
         self.assertEqual(picking.state, "assigned")
