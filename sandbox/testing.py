@@ -297,3 +297,17 @@ class BankControl:
         return self._c(
             "POST", "/transactions", json={"iban": iban, "transactions": transactions}
         )["transactions"]
+
+    def camt053(self, iban, token="sandbox-bank-token", **dates):
+        """The bank API's camt.053 statement download (``from``/``to``: ISO
+        booking dates), as bytes."""
+        params = {k.rstrip("_"): v for k, v in dates.items() if v}
+        response = self.client.session.get(
+            f"{self.base_url}/accounts/{iban}/statements/camt053",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        if response.status_code != 200:
+            raise SandboxError(f"camt053 -> {response.status_code}: {response.text}")
+        return response.content

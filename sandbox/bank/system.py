@@ -2,11 +2,17 @@
 
     GET /bank/<bank>/accounts
     GET /bank/<bank>/accounts/<iban>/transactions?cursor=&limit=
+    GET /bank/<bank>/accounts/<iban>/statements/camt053?from=&to=
 
 Bearer token per bank (default ``sandbox-bank-token``), 401 otherwise.
 Transactions come in booking order; the cursor is opaque (the position after
 the last transaction of the page); ``next_cursor`` is always given and
-``has_more`` says whether another page follows. Faults (``system: "bank"``,
+``has_more`` says whether another page follows. The statement download is
+an ISO 20022 camt.053.001.02 file of the booked transactions whose booking
+date is within ``from`` and ``to`` (ISO dates, both optional) and, with
+``after=<transaction id>``, booked after that one, what a bank's
+e-banking serves for an upload; the remittance and the counterparty are the
+transactions'. Faults (``system: "bank"``,
 ``match: "api"``, ``target: <bank>``) come from the framework.
 
 Control (``/_control/bank/<bank>``): ``POST /accounts`` ``{iban, currency,
@@ -16,6 +22,9 @@ name}``, ``POST /transactions`` ``{iban, transactions: [{amount, ...}]}``
 
 import datetime
 from decimal import Decimal
+from xml.sax.saxutils import escape
+
+from werkzeug.wrappers import Response
 
 from ..core.system import System
 from ..core.util import (
@@ -41,6 +50,7 @@ class BankSystem(System):
         return [
             ("/<bank>/accounts", "list_accounts", ["GET"]),
             ("/<bank>/accounts/<iban>/transactions", "list_transactions", ["GET"]),
+            ("/<bank>/accounts/<iban>/statements/camt053", "camt053", ["GET"]),
         ]
 
     def control_routes(self):
@@ -51,7 +61,7 @@ class BankSystem(System):
         ]
 
     def categories(self, request, handler, values):
-        return {"api"} if handler.startswith("list_") else set()
+        return {"api"} if handler.startswith(("list_", "camt")) else set()
 
     def fault_target(self, values):
         return values.get("bank", "")
@@ -117,6 +127,31 @@ class BankSystem(System):
                 "has_more": position < len(account["transactions"]),
             }
         return json_response(body)
+
+    def camt053(self, request, bank, iban):
+        start = request.args.get("from") or ""
+        end = request.args.get("to") or "9999-12-31"
+        after = request.args.get("after")
+        with self.lock:
+            state = self._bank(bank)
+            self._authorize(request, state)
+            account = self._account(state, iban)
+            state["sequence"] += 1
+            number = state["sequence"]
+            transactions = account["transactions"]
+            if after:
+                ids = [tx["id"] for tx in transactions]
+                transactions = (
+                    transactions[ids.index(after) + 1 :] if after in ids else []
+                )
+            entries = [
+                tx
+                for tx in transactions
+                if tx.get("status", "booked") == "booked"
+                and start <= tx["booking_date"] <= end
+            ]
+            body = camt053_document(account, entries, f"{bank}-{number:06d}")
+        return Response(body, status=200, content_type="application/xml")
 
     # -- control -------------------------------------------------------------
     def bank_state(self, request, bank):
@@ -187,3 +222,81 @@ class BankSystem(System):
                 account["transactions"].append(transaction)
                 added.append(transaction)
             return json_response({"transactions": added}, 201)
+
+
+def _camt_entry(tx, currency):
+    amount = Decimal(str(tx["amount"]))
+    credit = amount > 0
+    role = "Dbtr" if credit else "Cdtr"
+    party = tx.get("counterparty") or {}
+    parties = ""
+    if party.get("name"):
+        parties += f"<{role}><Nm>{escape(party['name'])}</Nm></{role}>"
+    if party.get("iban"):
+        iban = escape(party["iban"])
+        parties += f"<{role}Acct><Id><IBAN>{iban}</IBAN></Id></{role}Acct>"
+    remittance = ""
+    if tx.get("remittance_structured"):
+        remittance += (
+            "<Strd><CdtrRefInf><Ref>"
+            f"{escape(tx['remittance_structured'])}</Ref></CdtrRefInf></Strd>"
+        )
+    if tx.get("remittance_unstructured"):
+        remittance += f"<Ustrd>{escape(tx['remittance_unstructured'])}</Ustrd>"
+    refs = (
+        f"<EndToEndId>{escape(tx['end_to_end_id'])}</EndToEndId>"
+        if tx.get("end_to_end_id")
+        else ""
+    )
+    return f"""
+      <Ntry>
+        <Amt Ccy="{tx.get("currency") or currency}">{abs(amount):.2f}</Amt>
+        <CdtDbtInd>{"CRDT" if credit else "DBIT"}</CdtDbtInd>
+        <Sts>BOOK</Sts>
+        <BookgDt><Dt>{tx["booking_date"]}</Dt></BookgDt>
+        <ValDt><Dt>{tx.get("value_date") or tx["booking_date"]}</Dt></ValDt>
+        <AcctSvcrRef>{escape(tx["id"])}</AcctSvcrRef>
+        <NtryDtls><TxDtls>
+          <Refs>{refs}</Refs>
+          <RltdPties>{parties}</RltdPties>
+          <RmtInf>{remittance}</RmtInf>
+        </TxDtls></NtryDtls>
+      </Ntry>"""
+
+
+def camt053_document(account, entries, statement_id):
+    """A camt.053.001.02 statement of ``entries`` (opening balance: the sum of
+    the transactions booked before the first of them)."""
+    currency = account["currency"]
+    transactions = account["transactions"]
+    first = transactions.index(entries[0]) if entries else len(transactions)
+    opening = sum(
+        (Decimal(str(tx["amount"])) for tx in transactions[:first]), Decimal(0)
+    )
+    closing = opening + sum((Decimal(str(tx["amount"])) for tx in entries), Decimal(0))
+    today = datetime.date.today().isoformat()
+    first_date = entries[0]["booking_date"] if entries else today
+    last_date = entries[-1]["booking_date"] if entries else today
+    rows = "".join(_camt_entry(tx, currency) for tx in entries)
+
+    def balance(code, amount, day):
+        return (
+            f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>"
+            f'<Amt Ccy="{currency}">{abs(amount):.2f}</Amt>'
+            f"<CdtDbtInd>{'CRDT' if amount >= 0 else 'DBIT'}</CdtDbtInd>"
+            f"<Dt><Dt>{day}</Dt></Dt></Bal>"
+        )
+
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>MSG-{statement_id}</MsgId><CreDtTm>{today}T06:00:00</CreDtTm></GrpHdr>
+    <Stmt>
+      <Id>{statement_id}</Id>
+      <Acct><Id><IBAN>{account["iban"]}</IBAN></Id><Ccy>{currency}</Ccy></Acct>
+      {balance("OPBD", opening, first_date)}
+      {balance("CLBD", closing, last_date)}{rows}
+    </Stmt>
+  </BkToCstmrStmt>
+</Document>
+""".encode()

@@ -1,5 +1,7 @@
 """The simulated bank API: token auth, cursor pages, faults."""
 
+import xml.etree.ElementTree as ET
+
 import requests
 
 from sandbox.testing import RunningSandbox
@@ -51,3 +53,36 @@ def test_faults_apply_to_the_bank_api():
         assert limited.status_code == 429
         assert limited.headers["Retry-After"]
         assert requests.get(url, headers=AUTH, timeout=5).status_code == 200
+
+
+def test_camt053_statement_download():
+    with RunningSandbox() as sb:
+        bank = sb.bank("demo")
+        bank.create_account(IBAN, "EUR", "Main")
+        bank.add_transactions(
+            IBAN,
+            [
+                {"amount": "5.00", "booking_date": "2026-11-30"},
+                {
+                    "amount": "121.00",
+                    "booking_date": "2026-12-01",
+                    "remittance_unstructured": "INV/2026/00001",
+                    "counterparty": {"name": "Ann Lee", "iban": "BE71096123456769"},
+                },
+            ],
+        )
+        url = f"{bank.base_url}/accounts/{IBAN}/statements/camt053"
+        assert requests.get(url, timeout=5).status_code == 401
+        body = bank.camt053(IBAN, from_="2026-12-01")
+        ns = {"c": "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"}
+        stmt = ET.fromstring(body).find("c:BkToCstmrStmt/c:Stmt", ns)
+        assert stmt.find("c:Acct/c:Id/c:IBAN", ns).text == IBAN
+        entries = stmt.findall("c:Ntry", ns)
+        assert len(entries) == 1
+        assert entries[0].find("c:Amt", ns).text == "121.00"
+        assert entries[0].find(".//c:Ustrd", ns).text == "INV/2026/00001"
+        balances = [b.find("c:Amt", ns).text for b in stmt.findall("c:Bal", ns)]
+        assert balances == ["5.00", "126.00"]
+        later = bank.camt053(IBAN, after=entries and "TX-00000001")
+        assert later.count(b"<Ntry>") == 1
+        assert bank.camt053(IBAN, after="TX-00000002").count(b"<Ntry>") == 0

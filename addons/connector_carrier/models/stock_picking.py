@@ -248,6 +248,12 @@ class StockPicking(models.Model):
             return self.env["account.move"]
         values = order._prepare_invoice()
         values["invoice_line_ids"] = lines
+        correlation = self.integration_correlation_id
+        move_fields = self.env["account.move"]._fields
+        if correlation and "integration_correlation_id" in move_fields:
+            # the order's invoice joins the order's trace, not the tracking
+            # event's that proved the delivery
+            values["integration_correlation_id"] = correlation
         invoice = (
             self.env["account.move"]
             .sudo()

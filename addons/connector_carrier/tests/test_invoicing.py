@@ -26,6 +26,7 @@ class TestInvoicing(CarrierCase):
             order, quantities={"MUG": 1, "TEAPOT": 1}, packages=[{"MUG"}, {"TEAPOT"}]
         )
         backorder = order.picking_ids - picking
+        picking.integration_correlation_id = "order-42"
         first, second = picking.carrier_shipment_ids
         self.deliver_event(self.event_body(self.advance(first, walk="delivered")))
         self.assertFalse(order.invoice_ids)  # one parcel of two delivered
@@ -33,6 +34,9 @@ class TestInvoicing(CarrierCase):
         invoice = picking.integration_invoice_id
         self.assertTrue(invoice)
         self.assertEqual(invoice.state, "posted")
+        if "integration_correlation_id" in invoice._fields:
+            # the delivery's correlation id, not the tracking event's
+            self.assertEqual(invoice.integration_correlation_id, "order-42")
         quantities = {
             line.product_id.default_code or "SHIP": line.quantity
             for line in invoice.invoice_line_ids

@@ -66,13 +66,41 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
     def _tracking_url(self, picking):
         """The picking's tracking URL (the first one when a carrier gives a
         JSON list of ``[name, url]`` for several parcels)."""
+        urls = self._tracking_urls(picking)
+        return urls[0] if urls else None
+
+    @api.model
+    def _tracking_urls(self, picking):
+        """Every tracking URL of the picking: a carrier with several parcels
+        gives a JSON list of ``[name, url]``."""
         url = picking.carrier_tracking_url or None
         if url and url.startswith("["):
             try:
-                url = json.loads(url)[0][1]
+                return [pair[1] for pair in json.loads(url) if pair[1]]
             except (ValueError, IndexError, TypeError):
-                url = None
-        return url
+                return []
+        return [url] if url else []
+
+    @api.model
+    def _tracking_info(self, picking):
+        """Shopify's ``FulfillmentTrackingInput`` of the picking: a delivery of
+        several parcels has several tracking numbers (Odoo joins them with
+        commas in ``carrier_tracking_ref``), each its own number in Shopify."""
+        numbers = [
+            number.strip()
+            for number in (picking.carrier_tracking_ref or "").split(",")
+            if number.strip()
+        ]
+        urls = self._tracking_urls(picking)
+        tracking = {"company": picking.carrier_id.name or None}
+        if len(numbers) > 1 or len(urls) > 1:
+            tracking.update(numbers=numbers or None, urls=urls or None)
+        else:
+            tracking.update(
+                number=numbers[0] if numbers else None,
+                url=urls[0] if urls else None,
+            )
+        return tracking
 
     @api.model
     def _export(self, backend, message, data):
@@ -140,11 +168,7 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
             )
         if not plan:
             return {"records": picking, "business_exception": note}
-        tracking = {
-            "number": picking.carrier_tracking_ref or None,
-            "company": picking.carrier_id.name or None,
-            "url": self._tracking_url(picking),
-        }
+        tracking = self._tracking_info(picking)
         result = backend._shopify_graphql(
             graphql.FULFILLMENT_CREATE,
             graphql.fulfillment_input(plan, tracking),

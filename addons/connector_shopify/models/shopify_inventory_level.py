@@ -14,6 +14,7 @@ class ShopifyInventoryLevel(models.Model):
     backend_id = fields.Many2one(
         "integration.backend", required=True, ondelete="cascade", index=True
     )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
     location_id = fields.Many2one(
         "shopify.location", required=True, ondelete="cascade", index=True
     )

@@ -248,6 +248,11 @@ class ShopifyOrderImporter(models.AbstractModel):
         try:
             with self.env.cr.savepoint():
                 sale.with_context(**QUIET).action_confirm()
+                # Odoo makes the deliveries in a clean context (without the
+                # handler's default correlation id): they carry the order's
+                sale.picking_ids.filtered(
+                    lambda p: not p.integration_correlation_id
+                ).integration_correlation_id = sale.integration_correlation_id
         except (UserError, ValidationError) as exc:
             return _(
                 "Shopify order %(name)s could not be confirmed: %(error)s",

@@ -393,9 +393,9 @@ class ShopifyStockExporter(models.AbstractModel):
             self.env.cr.execute(
                 """
                 INSERT INTO shopify_inventory_level
-                       (backend_id, location_id, product_id, quantity, synced_at,
-                        create_uid, write_uid, create_date, write_date)
-                SELECT b, l, p, q, now() at time zone 'UTC', %s, %s,
+                       (backend_id, company_id, location_id, product_id, quantity,
+                        synced_at, create_uid, write_uid, create_date, write_date)
+                SELECT b, %s, l, p, q, now() at time zone 'UTC', %s, %s,
                        now() at time zone 'UTC', now() at time zone 'UTC'
                   FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[])
                        AS t(b, l, p, q)
@@ -404,6 +404,7 @@ class ShopifyStockExporter(models.AbstractModel):
                        write_date = EXCLUDED.write_date
                 """,
                 (
+                    backend.company_id.id,
                     self.env.uid,
                     self.env.uid,
                     [r[0] for r in chunk],

@@ -16,6 +16,17 @@ class StockPicking(models.Model):
             return f"{order} / {self.name}"
         return super()._integration_reference()
 
+    def _create_backorder(self):
+        # a backorder is the rest of the same order: the same correlation id
+        backorders = super()._create_backorder()
+        for backorder in backorders:
+            original = backorder.backorder_id
+            if original.integration_correlation_id:
+                backorder.integration_correlation_id = (
+                    original.integration_correlation_id
+                )
+        return backorders
+
     def _action_done(self):
         result = super()._action_done()
         self.env["shopify.fulfillment.exporter"]._queue_pickings(

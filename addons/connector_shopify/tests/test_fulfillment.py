@@ -97,6 +97,15 @@ class TestFulfillmentExport(ShopifyCase):
             )
         self.assertEqual(len(self.shop.fulfillments(order_id=order["id"])), 1)
 
+    def test_parcels_are_each_their_own_tracking_number(self):
+        # a delivery of two parcels: Odoo joins their numbers with a comma
+        order, sale = self.imported_order()
+        message = self.ship(sale.picking_ids, tracking="1Z111,1Z222")
+        self.assertEqual(message.state, "done", message.error_message)
+        (fulfillment,) = self.shop.fulfillments(order_id=order["id"])
+        self.assertEqual(fulfillment["tracking_numbers"], ["1Z111", "1Z222"])
+        self.assertEqual(fulfillment["tracking_company"], "UPS")
+
     def test_partial_delivery_is_a_partial_fulfillment(self):
         order, sale = self.imported_order()
         picking = sale.picking_ids
@@ -110,6 +119,9 @@ class TestFulfillmentExport(ShopifyCase):
         )
         backorder = sale.picking_ids - picking
         self.assertEqual(len(backorder), 1)
+        self.assertEqual(
+            backorder.integration_correlation_id, sale.integration_correlation_id
+        )
         self.ship(backorder, tracking="PART-2")
         second = self.shop.fulfillments(order_id=order["id"])[1]
         self.assertEqual(

@@ -77,6 +77,11 @@ class TestOrderImport(ShopifyCase):
         )
         self.assertEqual(sale.integration_message_count, 1)
         self.assertTrue(sale.picking_ids)
+        # its delivery carries the order's correlation id (what it sends too)
+        self.assertEqual(
+            sale.picking_ids.integration_correlation_id,
+            sale.integration_correlation_id,
+        )
 
     def test_returning_customer_is_never_a_second_partner(self):
         first = self.shop.create_order(order_spec())

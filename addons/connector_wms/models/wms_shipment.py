@@ -52,6 +52,7 @@ class WmsShipmentPackage(models.Model):
     _description = "Package of a WMS shipment"
 
     shipment_id = fields.Many2one("wms.shipment", required=True, ondelete="cascade")
+    company_id = fields.Many2one(related="shipment_id.company_id", store=True)
     name = fields.Char("Package", required=True)
     package_id = fields.Many2one("stock.quant.package", "Odoo package", readonly=True)
     weight_kg = fields.Float("Weight (kg)")

@@ -299,8 +299,14 @@ class WmsShipmentImporter(models.AbstractModel):
             backend, "shipment", ref, {"shipment_count": shipment.shipment_count}
         )
         packages = self._packages(picking, shipment)
+        tracking = ", ".join(shipment.tracking_numbers())
         if plan:
             self._set_quantities(picking, plan, packages)
+            if tracking and "carrier_tracking_ref" in picking._fields:
+                # the WMS labelled the parcels: known before the validation,
+                # so that Odoo does not buy labels of its own from the
+                # delivery's carrier (it ships only what has no tracking)
+                picking.carrier_tracking_ref = tracking
             cancel_rest = complete and backend.wms_remainder_policy == "cancel"
             picking.with_context(
                 wms_confirmation=True, cancel_backorder=cancel_rest
@@ -317,7 +323,6 @@ class WmsShipmentImporter(models.AbstractModel):
                     "wms_revision": picking.wms_revision,
                 }
             )
-        tracking = ", ".join(shipment.tracking_numbers())
         values = {"wms_state": "shipped"} if plan else {}
         if tracking and "carrier_tracking_ref" in picking._fields:
             values["carrier_tracking_ref"] = tracking

@@ -330,3 +330,75 @@ class TestShipment(WmsCase):
             self.perform_jobs(trap)
         self.assertEqual(release.state, "done")
         self.assertFalse(self.wms.state()["orders"])  # nothing sent after the fact
+
+    def test_packages_are_seen_in_their_company_only(self):
+        from odoo.exceptions import AccessError
+        from odoo.tests.common import new_test_user
+
+        picking = self.ready_delivery([(self.cap, 2)])
+        self.wms.set_stock([{"sku": "CAP-BLUE", "quantity": 10}])
+        (event,) = self.wms.ship(picking.name)
+        self.deliver_event(event)
+        package = picking.wms_shipment_ids.package_ids
+        self.assertTrue(package)
+        self.assertEqual(package.company_id, self.env.company)
+        other = self.env["res.company"].create({"name": "Other region"})
+        clerk = new_test_user(
+            self.env,
+            login="other_region_clerk",
+            groups="integration_core.group_integration_user",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+        Package = self.env["wms.shipment.package"].with_user(clerk)
+        self.assertFalse(Package.search([("id", "=", package.id)]))
+        with self.assertRaises(AccessError):
+            package.with_user(clerk).read(["tracking_number"])
+
+    def test_parcels_labelled_by_the_wms_are_not_labelled_again(self):
+        from unittest.mock import patch
+
+        if "carrier_id" not in self.env["stock.picking"]._fields:
+            self.skipTest("no shipping methods (stock_delivery) installed")
+        carrier = self.env["delivery.carrier"].create(
+            {
+                "name": "Parcel service",
+                "delivery_type": "fixed",
+                "product_id": self.env["product.product"]
+                .create({"name": "Parcel shipping", "type": "service"})
+                .id,
+            }
+        )
+        self.warehouse.out_type_id.print_label = True
+        self.put(self.cap, 2)
+        picking = self.released(self.delivery([(self.cap, 2)], carrier_id=carrier.id))
+        self.assertEqual(picking.wms_state, "released")
+        event = shipment_event(
+            picking.name,
+            [
+                {
+                    "line_id": self.line_of(picking, self.cap),
+                    "sku": "CAP-BLUE",
+                    "quantity": 2,
+                }
+            ],
+            packages=[
+                {
+                    "package_ref": "PK-1",
+                    "tracking_number": "WMS-TRK-1",
+                    "contents": [{"sku": "CAP-BLUE", "quantity": 2}],
+                }
+            ],
+        )
+        carrier_class = type(carrier)
+        with patch.object(
+            carrier_class,
+            "fixed_send_shipping",
+            autospec=True,
+            return_value=[{"exact_price": 0.0, "tracking_number": "ODOO-LABEL"}],
+        ) as send:
+            message = self.deliver_event(event)
+        self.assertEqual(message.state, "done", message.error_message)
+        self.assertEqual(picking.state, "done")
+        send.assert_not_called()
+        self.assertEqual(picking.carrier_tracking_ref, "WMS-TRK-1")
