@@ -494,7 +494,7 @@ class IntegrationBackend(models.Model):
                 )
             )
         views = {
-            view_type: self.env.ref(xmlid, raise_if_not_found=False)
+            view_type: self.sudo().env.ref(xmlid, raise_if_not_found=False)
             for view_type, xmlid in signal["views"].items()
         }
         view_ids = {t: view.id for t, view in views.items() if view}
