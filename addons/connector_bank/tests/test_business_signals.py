@@ -107,7 +107,7 @@ class TestBankBusinessSignals(BusinessSignalAssertions, BankCase):
         return lines
 
     def test_unmatched_lines_of_this_connection(self):
-        certain, ambiguous, unknown = self.statement()
+        _certain, ambiguous, unknown = self.statement()
         self.assertEqual(
             self.open_signal(self.backend, "unmatched_lines", user=self.accountant),
             ambiguous | unknown,
