@@ -177,19 +177,6 @@ class TestBusinessSignals(SignalsMixin, IntegrationCase):
             self.assertFalse(self.backend.business_signal_data)
             self.assertFalse(self.backend.business_signals)
 
-    def test_a_wrong_signal_is_refused(self):
-        from ..tools.signals import check_signal
-
-        for wrong in (
-            {"label": "no model, no count"},
-            {"label": "x", "model": "res.partner", "domain": []},  # no key
-            {"key": "x", "label": "x", "model": "res.partner", "count": 1},
-            {"key": "x", "label": "x", "model": "res.partner", "views": {"kanban": 1}},
-            {"key": "x", "label": "x", "count": 1, "colour": "red"},
-        ):
-            with self.assertRaises(ValueError, msg=wrong):
-                check_signal(wrong)
-
 
 @tagged("post_install", "-at_install")
 class TestOverviewLoads(SignalsMixin, IntegrationHttpCase):
