@@ -2,7 +2,7 @@
     "name": "Integration Core",
     "summary": "Backends, sync rules, an idempotent message queue, webhook intake, "
     "jobs, crons and the exception desk for in-ERP integrations",
-    "version": "17.0.1.2.0",
+    "version": "17.0.1.3.0",
     "category": "Integration",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",
@@ -32,4 +32,12 @@
         "views/integration_menus.xml",
     ],
     "demo": ["demo/integration_demo.xml"],
+    "assets": {
+        "web.assets_backend": [
+            "integration_core/static/src/business_signals/*",
+        ],
+        "web.assets_tests": [
+            "integration_core/static/tests/tours/business_signals_tour.js",
+        ],
+    },
 }

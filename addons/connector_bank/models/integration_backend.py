@@ -1,6 +1,6 @@
 import json
 import logging
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from odoo import _, api, fields, models
@@ -53,6 +53,12 @@ class IntegrationBackend(models.Model):
         "certain (reference and amount agree, no close second). Otherwise "
         "every match is only proposed for a person to confirm.",
     )
+    bank_signal_overdue_days = fields.Integer(
+        "Overdue after (days)",
+        default=0,
+        help="The Overview counts customer invoices due more than this many "
+        "days ago with no payment matched (0: due before today).",
+    )
     bank_page_size = fields.Integer(
         "Transactions per page", default=100, help="'limit' of each API call."
     )
@@ -78,14 +84,67 @@ class IntegrationBackend(models.Model):
         ]
 
     def _bank_business_signals(self):
-        lines = self.env["account.bank.statement.line"].search_count(
-            [
-                ("company_id", "=", self.company_id.id),
-                ("is_reconciled", "=", False),
-                ("bank_match_state", "in", ("unmatched", "ambiguous")),
-            ]
-        )
-        return [{"label": _("bank lines not matched"), "count": lines}]
+        """For finance: the statement lines of this connection that matched
+        nothing certain (no match, or a match to confirm), and the company's
+        customer invoices overdue by more than the backend's days with no
+        payment matched to what is due (not paid, or paid in part; an
+        invoice whose payment waits for its bank line, *In payment*, has
+        one). The invoices count on the partial index
+        ``account_move_overdue_open_idx``."""
+        days = max(0, self.bank_signal_overdue_days)
+        due_before = fields.Date.context_today(self) - timedelta(days=days)
+        return [
+            {
+                "key": "unmatched_lines",
+                "label": _("bank lines not matched"),
+                "model": "account.bank.statement.line",
+                "domain": [
+                    ("bank_backend_id", "=", self.id),
+                    ("is_reconciled", "=", False),
+                    ("bank_match_state", "in", ("unmatched", "ambiguous")),
+                ],
+                "help": _("Confirm a proposed invoice or find the payer."),
+                "views": {
+                    "list": "connector_bank.bank_statement_line_view_tree",
+                    "form": "connector_bank.bank_statement_line_view_form",
+                    "search": "connector_bank.bank_statement_line_view_search",
+                },
+            },
+            {
+                "key": "overdue_unpaid",
+                "label": _(
+                    "invoices overdue over %(days)s d, no payment matched", days=days
+                )
+                if days
+                else _("invoices overdue, no payment matched"),
+                "model": "account.move",
+                "domain": [
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                    ("invoice_date_due", "<", due_before),
+                ],
+                "help": _("Remind the customer, or look for their payment."),
+                "views": {
+                    "list": "account.view_out_invoice_tree",
+                    "form": "account.view_move_form",
+                    "search": "account.view_account_invoice_filter",
+                },
+                "context": {"default_move_type": "out_invoice"},
+            },
+        ]
+
+    @api.model
+    def _business_signal_indexes(self):
+        return super()._business_signal_indexes() + [
+            (
+                "account_move_overdue_open_idx",
+                "account_move",
+                ["company_id", "invoice_date_due"],
+                "move_type = 'out_invoice' AND state = 'posted' "
+                "AND payment_state IN ('not_paid', 'partial')",
+            )
+        ]
 
     def _bank_test_connection(self):
         if not self.base_url:

@@ -2,7 +2,7 @@ import json
 import logging
 from datetime import timedelta
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.integration_core.exceptions import (
@@ -28,6 +28,14 @@ DELIVERY_FAILURE = "carrier.delivery.failure"
 REFUND_REJECTED = "carrier.refund.rejected"
 LABEL_PRICE = "carrier.label.price"
 
+# A parcel on its way: shipped, not delivered, no problem reported yet
+IN_TRANSIT_STATES = (
+    "label_created",
+    "in_transit",
+    "out_for_delivery",
+    "available_for_pickup",
+    "unknown",
+)
 INVOICE_POLICIES = [
     ("manual", "Manual"),
     ("on_shipment", "When the labels are bought (on shipment)"),
@@ -78,6 +86,12 @@ class IntegrationBackend(models.Model):
         default=24,
         help="The poll backstop asks the carrier only for trackers without "
         "news for longer than this, and never after a final status.",
+    )
+    carrier_signal_delivery_days = fields.Integer(
+        "Not delivered after (days)",
+        default=3,
+        help="The Overview counts deliveries shipped this long ago that the "
+        "carrier has not delivered yet (0: all of them).",
     )
     carrier_shipment_count = fields.Integer(compute="_compute_carrier_shipment_count")
 
@@ -147,39 +161,77 @@ class IntegrationBackend(models.Model):
         )
 
     def _carrier_business_signals(self):
-        Picking = self.env["stock.picking"]
-        domain = [("carrier_shipment_ids.backend_id", "=", self.id)]
+        """Parcels of this carrier's labels, by what operations and finance do
+        about them: shipped N days ago and still not delivered, failed or
+        returned, delivered without a proof (no signature), delivered but
+        their order still has something to invoice. Each is one count on
+        the indexed ``integration_delivery_state`` (plus the partial indexes
+        of :meth:`_business_signal_indexes`)."""
+        days = max(0, self.carrier_signal_delivery_days)
+        ours = [("carrier_shipment_ids.backend_id", "=", self.id)]
+        delivered = ours + [("integration_delivery_state", "=", "delivered")]
         return [
             {
-                "label": _("deliveries in transit"),
-                "count": Picking.search_count(
-                    domain
-                    + [
-                        (
-                            "integration_delivery_state",
-                            "in",
-                            ("label_created", "in_transit", "out_for_delivery"),
-                        )
-                    ]
-                ),
+                "key": "not_delivered",
+                "label": _("shipped over %(days)s d ago, not delivered yet", days=days)
+                if days
+                else _("shipped, not delivered yet"),
+                "model": "stock.picking",
+                "domain": ours
+                + [
+                    ("state", "=", "done"),
+                    ("integration_delivery_state", "in", IN_TRANSIT_STATES),
+                    (
+                        "date_done",
+                        "<=",
+                        fields.Datetime.now() - timedelta(days=days),
+                    ),
+                ],
+                "help": _("The carrier has no delivery for them yet: ask it."),
             },
             {
+                "key": "failed",
                 "label": _("deliveries failed or returned"),
-                "count": Picking.search_count(
-                    domain
-                    + [("integration_delivery_state", "in", tuple(ep.PROBLEM_STATES))]
-                ),
+                "model": "stock.picking",
+                "domain": ours
+                + [("integration_delivery_state", "in", tuple(ep.PROBLEM_STATES))],
+                "help": _("Each one is also on the desk."),
             },
             {
+                "key": "no_proof",
                 "label": _("delivered without proof of delivery"),
-                "count": Picking.search_count(
-                    domain
-                    + [
-                        ("integration_delivery_state", "=", "delivered"),
-                        ("integration_signed_by", "=", False),
-                    ]
+                "model": "stock.picking",
+                "domain": delivered + [("integration_signed_by", "=", False)],
+                "help": _("The carrier reported no signature for them."),
+            },
+            {
+                "key": "not_invoiced",
+                "label": _("delivered, not invoiced"),
+                "model": "stock.picking",
+                "domain": delivered + [("sale_id.invoice_status", "=", "to invoice")],
+                "help": _(
+                    "Delivered to the customer, but their sale order still has "
+                    "quantities to invoice."
                 ),
             },
+        ]
+
+    @api.model
+    def _business_signal_indexes(self):
+        return super()._business_signal_indexes() + [
+            (
+                "stock_picking_carrier_no_proof_idx",
+                "stock_picking",
+                ["id"],
+                "integration_delivery_state = 'delivered' "
+                "AND integration_signed_by IS NULL",
+            ),
+            (
+                "sale_order_to_invoice_signal_idx",
+                "sale_order",
+                ["company_id"],
+                "invoice_status = 'to invoice'",
+            ),
         ]
 
     # ------------------------------------------------------------------

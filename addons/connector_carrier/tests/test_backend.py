@@ -56,9 +56,10 @@ class TestBackend(CarrierCase):
         picking = self.ship()
         tracker = self.advance(picking.carrier_shipment_ids, walk="failure")
         self.deliver_event(self.event_body(tracker))
-        signals = {s["label"]: s["count"] for s in self.backend._business_signals()}
-        self.assertEqual(signals["deliveries failed or returned"], 1)
-        self.assertEqual(signals["deliveries in transit"], 0)
+        self.backend.carrier_signal_delivery_days = 0
+        signals = {r["key"]: r["count"] for r in self.backend._business_signal_rows()}
+        self.assertEqual(signals["failed"], 1)
+        self.assertEqual(signals["not_delivered"], 0)
 
 
 class TestEndToEnd(CarrierHttpCase):

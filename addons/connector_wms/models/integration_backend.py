@@ -1,5 +1,6 @@
 import json
 import logging
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -98,6 +99,18 @@ class IntegrationBackend(models.Model):
     wms_page_size = fields.Integer(
         "Lines / events per page", default=500, help="Snapshot pulls and the poll."
     )
+    wms_signal_release_hours = fields.Integer(
+        "Not released after (hours)",
+        default=4,
+        help="The Overview counts delivery orders confirmed this long ago and "
+        "still not released to the warehouse (0: all of them).",
+    )
+    wms_signal_ship_hours = fields.Integer(
+        "Not shipped after (hours)",
+        default=24,
+        help="The Overview counts deliveries released this long ago and not "
+        "shipped yet by the warehouse (0: all of them).",
+    )
 
     # ------------------------------------------------------------------
     # Configuration hooks
@@ -138,25 +151,70 @@ class IntegrationBackend(models.Model):
         ]
 
     def _wms_business_signals(self):
-        Picking = self.env["stock.picking"]
+        """Deliveries that wait too long on either side of the release: not
+        released N hours after they were confirmed (``date``, the delivery's
+        creation, which confirming the sale order makes), and released N
+        hours ago but not shipped by the WMS. Both counts use the partial
+        index ``stock_picking_wms_signal_idx`` (open deliveries per WMS)."""
+        now = fields.Datetime.now()
         base = [
             ("wms_backend_id", "=", self.id),
-            ("picking_type_code", "=", "outgoing"),
-            ("state", "not in", ("done", "cancel", "draft")),
+            ("picking_type_id.code", "=", "outgoing"),
+            ("state", "not in", ("draft", "done", "cancel")),
         ]
-        waiting = Picking.search_count(
-            base
-            + ["|", ("wms_state", "=", False), ("wms_state", "in", ("waiting", "held"))]
-        )
-        at_wms = Picking.search_count(
-            base + [("wms_state", "in", ("released", "acknowledged"))]
-        )
+        release_hours = max(0, self.wms_signal_release_hours)
+        ship_hours = max(0, self.wms_signal_ship_hours)
+        not_released = base + [
+            "|",
+            ("wms_state", "=", False),
+            ("wms_state", "in", ("waiting", "to_release", "held")),
+            ("date", "<=", now - timedelta(hours=release_hours)),
+        ]
+        not_shipped = base + [
+            ("wms_state", "in", ("released", "acknowledged")),
+            ("wms_released_at", "<=", now - timedelta(hours=ship_hours)),
+        ]
         return [
             {
-                "label": _("delivery orders not yet released to the warehouse"),
-                "count": waiting,
+                "key": "not_released",
+                "label": _(
+                    "delivery orders confirmed over %(hours)s h ago, not released "
+                    "to the warehouse",
+                    hours=release_hours,
+                )
+                if release_hours
+                else _("delivery orders not yet released to the warehouse"),
+                "model": "stock.picking",
+                "domain": not_released,
+                "help": _(
+                    "Waiting for stock (reserve it) or held because the "
+                    "reservation was lost."
+                ),
             },
-            {"label": _("released, not shipped yet"), "count": at_wms},
+            {
+                "key": "not_shipped",
+                "label": _(
+                    "released over %(hours)s h ago, not shipped by the warehouse",
+                    hours=ship_hours,
+                )
+                if ship_hours
+                else _("released, not shipped yet"),
+                "model": "stock.picking",
+                "domain": not_shipped,
+                "help": _("Ask the warehouse about them."),
+            },
+        ]
+
+    @api.model
+    def _business_signal_indexes(self):
+        return super()._business_signal_indexes() + [
+            (
+                "stock_picking_wms_signal_idx",
+                "stock_picking",
+                ["wms_backend_id", "date"],
+                "wms_backend_id IS NOT NULL "
+                "AND state NOT IN ('draft', 'done', 'cancel')",
+            )
         ]
 
     @staticmethod

@@ -146,11 +146,14 @@ class TestRelease(WmsCase):
         self.put(self.cap, 1)
         self.released(self.delivery([(self.cap, 1)]))
         self.released(self.delivery([(self.cap, 3)]))  # waits for stock
-        signals = {s["label"]: s["count"] for s in self.backend._business_signals()}
+        self.backend.write({"wms_signal_release_hours": 0, "wms_signal_ship_hours": 0})
+        signals = {r["key"]: r for r in self.backend._business_signal_rows()}
+        self.assertEqual(signals["not_released"]["count"], 1)
         self.assertEqual(
-            signals["delivery orders not yet released to the warehouse"], 1
+            signals["not_released"]["label"],
+            "delivery orders not yet released to the warehouse",
         )
-        self.assertEqual(signals["released, not shipped yet"], 1)
+        self.assertEqual(signals["not_shipped"]["count"], 1)
         self.backend.api_key = "wrong"
         result = self.backend.action_test_connection()
         self.assertEqual(result["params"]["type"], "danger")

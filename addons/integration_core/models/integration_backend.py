@@ -7,6 +7,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import html_escape
+from odoo.tools.sql import create_index
 
 from ..exceptions import (
     AuthenticationFailed,
@@ -18,6 +19,7 @@ from ..exceptions import (
 from ..tools.desk import human_age
 from ..tools.http_client import IntegrationHttpClient, shared_rate_limiter
 from ..tools.redaction import redact_text
+from ..tools.signals import check_signal, client_domain, company_scoped
 from ..tools.signing import SIGNATURE_HEADER, body_digest, verify_signature
 
 _logger = logging.getLogger(__name__)
@@ -77,8 +79,17 @@ class IntegrationBackend(models.Model):
         Call the remote, return a line for the user; raise IntegrationError.
     ``_<type>_poll_<business_object>(rule)`` -> int
         Scheduled pull for a sync rule; returns the messages queued.
-    ``_<type>_business_signals()`` -> list of ``{"label", "count"}``
-        What the overview shows the business about this backend.
+    ``_<type>_business_signals()`` -> list of dicts
+        What the Overview shows the business about this backend, each a
+        ``key``, a ``label`` (thresholds in words), and the ``model`` and
+        ``domain`` of the records behind it (optional ``help``, ``context``
+        of the list). The core counts the domain (one ``search_count`` as
+        superuser, within the backend's company: write domains on indexed
+        fields) and a click on the figure opens the same domain with the
+        user's rights (:meth:`action_open_business_signal`). Thresholds are
+        fields of the connector's backend; indexes the domains need are
+        declared by extending :meth:`_business_signal_indexes`. See
+        ``tools/signals.py``.
     ``_<type>_message_summary(message)`` -> dict or None
         What one message is about, for the top of its desk form: ``title``,
         ``fields`` (label, value pairs), ``lines`` (``columns``, ``rows``,
@@ -258,6 +269,12 @@ class IntegrationBackend(models.Model):
         help="What the business should look at, as each connector counts it "
         "(orders not released, lines unmatched...).",
     )
+    business_signal_data = fields.Json(
+        "Business signals (figures)",
+        compute="_compute_business_signals",
+        help="The business signals as the Overview shows them: key, label, "
+        "count, and whether this user may open the records behind it.",
+    )
 
     _sql_constraints = [
         ("max_attempts_positive", "CHECK(max_attempts > 0)", "Attempts must be > 0."),
@@ -382,28 +399,138 @@ class IntegrationBackend(models.Model):
 
     def _compute_business_signals(self):
         """Counts only, shown to every desk user: a clerk without Sales or
-        Accounting rights sees how many orders or bank lines wait (the
-        connector counts them as superuser, within the backend's company)."""
+        Accounting rights sees how many orders or bank lines wait (counted as
+        superuser, within the backend's company). Whether the figure opens
+        its list follows the user's own rights, as *Open* does on the desk."""
         for backend in self:
-            rows = [
-                f"<li><strong>{int(signal['count'])}</strong> "
-                f"{html_escape(signal['label'])}</li>"
-                for signal in backend.sudo()._business_signals()
+            rows = backend._business_signal_rows() if backend._origin.id else []
+            backend.business_signal_data = rows
+            items = [
+                f"<li><strong>{int(row['count'])}</strong> "
+                f"{html_escape(row['label'])}</li>"
+                for row in rows
             ]
             backend.business_signals = (
-                f"<ul class='list-unstyled mb-0'>{''.join(rows)}</ul>"
-                if rows
+                f"<ul class='list-unstyled mb-0'>{''.join(items)}</ul>"
+                if items
                 else False
             )
 
     def _business_signals(self):
-        """``[{"label": "orders not yet released to the warehouse", "count":
-        3}]`` for the overview, as the connector counts them."""
+        """The connector's signals (see ``tools/signals.py``), built as
+        superuser in the backend's company."""
         self.ensure_one()
-        return self._dispatch("business_signals")
+        return self.sudo().with_company(self.company_id)._dispatch("business_signals")
+
+    def _checked_business_signals(self):
+        return [check_signal(signal) for signal in self._business_signals()]
+
+    def _business_signal_domain(self, signal):
+        """What a signal counts and opens: its domain within the backend's
+        company (when its model has a company)."""
+        model = self.env[signal["model"]]
+        return company_scoped(
+            signal["domain"], self.company_id.id, "company_id" in model._fields
+        )
+
+    def _business_signal_rows(self):
+        """``[{"key", "label", "count", "model", "help", "can_open"}]``: one
+        ``search_count`` per signal, as superuser in the backend's company."""
+        self.ensure_one()
+        rows = []
+        for signal in self._checked_business_signals():
+            model = signal["model"]
+            if model:
+                count = (
+                    self.env[model]
+                    .sudo()
+                    .with_company(self.company_id)
+                    .with_context(active_test=True)
+                    .search_count(self._business_signal_domain(signal))
+                )
+                can_open = self.env[model].check_access_rights(
+                    "read", raise_exception=False
+                )
+            else:
+                count, can_open = signal["count"], False
+            rows.append(
+                {
+                    "key": signal["key"],
+                    "label": signal["label"],
+                    "count": count,
+                    "model": model,
+                    "model_name": model and self.env["ir.model"]._get(model).name,
+                    "help": signal["help"],
+                    "can_open": bool(can_open),
+                }
+            )
+        return rows
+
+    def action_open_business_signal(self, key):
+        """The records behind one figure of the Overview: the signal's domain,
+        built again now (its thresholds count from this moment), opened with
+        the user's rights. A user who may not read such records is told so,
+        in the desk's words (they see the count, not the records)."""
+        self.ensure_one()
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        signal = next(
+            (s for s in self._checked_business_signals() if s["key"] == key and key),
+            None,
+        )
+        if not signal or not signal["model"]:
+            raise UserError(
+                _("%(backend)s shows no such figure any more.", backend=self.name)
+            )
+        Model = self.env[signal["model"]]
+        if not Model.check_access_rights("read", raise_exception=False):
+            raise UserError(
+                _(
+                    "You are not allowed to open %(what)s (%(model)s): it needs "
+                    "rights you do not have. The Overview counts them for you; "
+                    "a colleague with those rights can open the list.",
+                    what=signal["label"],
+                    model=self.env["ir.model"]._get(signal["model"]).name,
+                )
+            )
+        views = {
+            view_type: self.sudo().env.ref(xmlid, raise_if_not_found=False)
+            for view_type, xmlid in signal["views"].items()
+        }
+        view_ids = {t: view.id for t, view in views.items() if view}
+        search = views.get("search") or False
+        return {
+            "type": "ir.actions.act_window",
+            "name": f"{self.name}: {signal['label']}",
+            "res_model": signal["model"],
+            "domain": client_domain(self._business_signal_domain(signal)),
+            "views": [(view_ids.get(t, False), t) for t in ("list", "form")],
+            "search_view_id": search and [search.id, search.name],
+            "view_mode": "tree,form",
+            "target": "current",
+            "context": {"create": False, **signal["context"]},
+            "help": _("<p>Nothing to look at here any more.</p>"),
+        }
 
     def _default_business_signals(self):
         return []
+
+    @api.model
+    def _business_signal_indexes(self):
+        """Indexes the signals' domains need, as ``(name, table, expressions,
+        where)``: each connector extends the list (``super()`` plus its own)
+        so that its counts stay an index scan on a large database. Created
+        when an addon is installed or updated, after every table."""
+        return []
+
+    def init(self):
+        result = super().init()
+        self.pool.post_init(self._create_business_signal_indexes)
+        return result
+
+    def _create_business_signal_indexes(self):
+        for name, table, expressions, where in self._business_signal_indexes():
+            create_index(self.env.cr, name, table, expressions, where=where)
 
     def _default_message_summary(self, message):
         """What a message is about, for the top of its form (see

@@ -6,3 +6,4 @@ from . import schema
 from . import correlation
 from . import backoff
 from . import http_client
+from . import signals
