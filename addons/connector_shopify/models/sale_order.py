@@ -75,16 +75,16 @@ class SaleOrder(models.Model):
                 )
             )
         if self.state == "sale":
-            at = self._integration_trace_tracked_at("state", "sale")
-            # the order message processed last before it was confirmed
+            # a person's confirmation is tracked in the chatter; the
+            # importer's is quiet, but its deliveries are made by it
+            at = self._integration_trace_tracked_at("state", "sale") or min(
+                self.picking_ids.mapped("create_date"), default=None
+            )
+            # the order message whose processing confirmed it
             confirming = received
             if at and self.shopify_backend_id:
                 confirming = (
-                    orders.filtered(
-                        lambda m: (
-                            m.state == "done" and (m.done_at or m.received_at) <= at
-                        )
-                    )[-1:]
+                    orders.filtered(lambda m: m.done_at and m.done_at >= at)[:1]
                     or received
                 )
             steps.append(

@@ -93,8 +93,11 @@ class TestOrderTrace(IntegrationCase):
             }
         )
         message.sudo()._mark_done(sale)
+        # the chatter's tracking is written at commit: run it as a commit would
+        self.env.cr.precommit.run()
         if confirm:
             sale.action_confirm()
+            self.env.cr.precommit.run()
         return sale, message
 
     def _ship(self, sale):
@@ -167,7 +170,11 @@ class TestOrderTrace(IntegrationCase):
         sent.sudo()._mark_done(picking)
         picking.shopify_fulfillment_id = "gid://shopify/Fulfillment/1"
         invoice = sale._create_invoices()
+        self.env.cr.precommit.run()
         invoice.action_post()
+        self.env.cr.precommit.run()
+        posted_at = invoice._integration_trace_tracked_at("state", "posted")
+        self.assertTrue(posted_at)
         steps = sale._integration_trace()
         self.assertEqual(
             keys(steps),
@@ -187,6 +194,11 @@ class TestOrderTrace(IntegrationCase):
         invoiced = next(s for s in steps if s["key"] == "account.invoiced")
         self.assertEqual(invoiced["res_id"], invoice.id)
         self.assertIn(invoice.name, invoiced["detail"])
+        self.assertEqual(invoiced["at"], posted_at)
+        confirmed = next(s for s in steps if s["key"] == "sale.confirmed")
+        self.assertEqual(
+            confirmed["at"], sale._integration_trace_tracked_at("state", "sale")
+        )
         times = [s["at"] for s in steps if s["at"]]
         self.assertEqual(times, sorted(times))
         self.assertTrue(all(s["wait_seconds"] >= 0 for s in steps[1:] if s["at"]))
@@ -231,8 +243,10 @@ class TestOrderTrace(IntegrationCase):
         )
         self.assertEqual(trace.name, sale.name)
         self.assertEqual(len(trace.step_ids), len(steps))
+        # the message confirmed the order too: both steps are its
         origin = trace.step_ids.filtered("is_origin")
-        self.assertEqual(origin.key, "shopify.received")
+        self.assertEqual(origin.mapped("key"), ["shopify.received", "sale.confirmed"])
+        origin = origin[0]
         self.assertEqual(trace.step_ids.filtered("stuck").status, "current")
         # the screen loads for the clerk, and each step opens its message
         form = Form(trace)

@@ -119,3 +119,17 @@ def test_quantities_text():
         trace.quantities_text([(2.0, "MUG", "L1"), (1.5, "TEA", None), (3, "X", "")])
         == "2 x MUG (lot L1), 1.5 x TEA, 3 x X"
     )
+
+
+def test_a_step_names_only_open_readable_exceptions_and_says_their_problem():
+    steps = [
+        trace.step("carrier.tracking", "Tracking: failure", _at(0), exception_ids=[7]),
+        trace.step("carrier.label", "Label", _at(-1), exception_ids=[8]),  # closed
+    ]
+    result = trace.build(steps, _at(5), [{"id": 7, "problem": "Address not found"}])
+    by_key = {s["key"]: s for s in result["steps"]}
+    assert by_key["carrier.tracking"]["exception"] == "Address not found"
+    assert by_key["carrier.tracking"]["stuck"]
+    assert by_key["carrier.label"]["exception_ids"] == []
+    assert by_key["carrier.label"]["status"] == "done"
+    assert result["headline"] == "Stuck at tracking: failure: Address not found"

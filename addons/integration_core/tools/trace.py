@@ -82,12 +82,23 @@ def resolve_slots(steps):
     return kept
 
 
-def attach_exceptions(steps, exceptions):
+def attach_exceptions(steps, exceptions, restrict=False):
     """Give every open exception a place: on the step whose message it is,
     else as a step of its own at its time. ``exceptions``: dicts with
     ``id``, ``name``, ``problem``, ``at``, ``res_model``, ``res_id``,
-    ``document``, ``system``. Returns the steps (new list)."""
+    ``document``, ``system``. With ``restrict``, the exceptions steps name
+    themselves are kept only when listed (open, and readable by the user).
+    Returns the steps (new list)."""
+    known = {item["id"]: item for item in exceptions}
     steps = [dict(s, exception_ids=list(s.get("exception_ids") or [])) for s in steps]
+    if restrict:
+        # only what is open and readable: a step may name a closed item
+        for step in steps:
+            step["exception_ids"] = [i for i in step["exception_ids"] if i in known]
+    for step in steps:
+        if step["exception_ids"] and not step.get("exception"):
+            item = known.get(step["exception_ids"][0])
+            step["exception"] = item and item.get("problem")
     claimed = {i for s in steps for i in s["exception_ids"]}
     by_message = {s["message_id"]: s for s in steps if s.get("message_id")}
     for item in exceptions:
@@ -171,10 +182,15 @@ def _headline(stuck, current, next_step, last, now):
     return "empty", "Nothing on the trace yet."
 
 
-def build(steps, now, exceptions=()):
+def build(steps, now, exceptions=None):
     """The trace: steps that happened in time order, then the expected ones
-    in flow order; waits; the stuck step and the next expected one."""
-    steps = attach_exceptions(resolve_slots(list(steps)), exceptions)
+    in flow order; waits; the stuck step and the next expected one.
+    ``exceptions``: the open exceptions the user may read (see
+    :func:`attach_exceptions`); ``None``: the steps' own are taken as they
+    are."""
+    steps = attach_exceptions(
+        resolve_slots(list(steps)), exceptions or (), restrict=exceptions is not None
+    )
     happened, pending = _ordered(steps)
     ordered = happened + pending
     current = happened[-1] if happened else None
