@@ -22,7 +22,8 @@ SHOPIFY_KEYS = {
 }
 
 
-def keys(steps, only=SHOPIFY_KEYS):
+def keys(steps, only=None):
+    only = SHOPIFY_KEYS if only is None else only
     return [s["key"] for s in steps if s["key"] in only]
 
 

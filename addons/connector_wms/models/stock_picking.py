@@ -231,9 +231,14 @@ class StockPicking(models.Model):
                 lines=self._wms_trace_lines() or _("nothing"),
             )
             if shipment.package_ids:
-                detail += _("; packages %s") % ", ".join(
-                    f"{p.name} ({p.tracking_number})" if p.tracking_number else p.name
-                    for p in shipment.package_ids
+                detail += _(
+                    "; packages %s",
+                    ", ".join(
+                        f"{p.name} ({p.tracking_number})"
+                        if p.tracking_number
+                        else p.name
+                        for p in shipment.package_ids
+                    ),
                 )
             steps.append(
                 trace.step(

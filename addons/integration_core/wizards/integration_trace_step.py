@@ -36,8 +36,8 @@ class IntegrationTraceStep(models.TransientModel):
     res_model = fields.Char(readonly=True)
     res_id = fields.Integer(readonly=True)
     detail = fields.Char(readonly=True)
-    message_id = fields.Many2one("integration.message", "Message", readonly=True)
-    exception_id = fields.Many2one("integration.message", "Exception", readonly=True)
+    message_id = fields.Many2one("integration.message", readonly=True)
+    exception_id = fields.Many2one("integration.message", readonly=True)
     exception_count = fields.Integer(readonly=True)
     exception = fields.Char("Problem", readonly=True)
     is_origin = fields.Boolean(
