@@ -29,6 +29,11 @@ class IntegrationTrace(models.TransientModel):
         "integration.trace.step", "trace_id", "Steps", readonly=True
     )
 
+    @api.depends("name")
+    def _compute_display_name(self):
+        for trace in self:
+            trace.display_name = _("Trace of %s", trace.name)
+
     @api.model
     def _check_desk_user(self):
         if not self.env.user.has_group("integration_core.group_integration_user"):
