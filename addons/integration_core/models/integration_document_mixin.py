@@ -1,12 +1,17 @@
+import logging
+
 from odoo import _, api, fields, models
 from odoo.osv import expression
 
 from ..tools import trace as trace_tools
 
+_logger = logging.getLogger(__name__)
+
 
 class IntegrationDocumentMixin(models.AbstractModel):
     """Gives a business document its integration messages: a smart button
-    and the correlation id of the exchange that created it."""
+    and the correlation id of the exchange that created it; and its part of
+    an order's trace (``_integration_trace*``, see ``tools/trace.py``)."""
 
     _name = "integration.document.mixin"
     _description = "Integration messages of a document"
@@ -158,7 +163,20 @@ class IntegrationDocumentMixin(models.AbstractModel):
         root, documents = self._integration_trace_collect()
         steps = []
         for document in documents:
-            steps.extend(document._integration_trace_steps())
+            try:
+                with self.env.cr.savepoint():
+                    steps.extend(document._integration_trace_steps())
+            except Exception:  # pylint: disable=broad-except
+                # a screen to read: one document's failure hides only its steps
+                _logger.exception("Trace steps of %s failed", document)
+                steps.append(
+                    trace_tools.step(
+                        "exception",
+                        _("The steps of %s could not be read", document.display_name),
+                        document.create_date,
+                        **document._integration_trace_ref(),
+                    )
+                )
         # open exceptions, read with the user's rights (the desk's rules)
         Message = self.env["integration.message"]
         domain = expression.OR([d._integration_message_domain() for d in documents])

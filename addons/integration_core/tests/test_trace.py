@@ -2,8 +2,11 @@
 its correlation id's messages; the trace screen for desk users only, its
 form and the message form's button."""
 
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import IntegrationCase
 
@@ -64,3 +67,20 @@ class TestTraceScreen(IntegrationCase):
             first.with_user(outsider).action_open_integration_trace()
         arch = self.env["integration.message"].get_views([(False, "form")])
         self.assertIn("action_open_integration_trace", arch["views"]["form"]["arch"])
+
+    def test_a_failing_contribution_hides_only_its_own_steps(self):
+        partner = self.env["res.partner"].create({"name": "Trace partner"})
+
+        def broken(record):
+            raise ValueError("no")
+
+        with (
+            patch.object(type(partner), "_integration_trace_steps", broken),
+            mute_logger(
+                "odoo.addons.integration_core.models.integration_document_mixin"
+            ),
+        ):
+            steps = partner._integration_trace()
+        self.assertEqual(len(steps), 1)
+        self.assertIn("could not be read", steps[0]["label"])
+        self.assertEqual(steps[0]["res_id"], partner.id)
