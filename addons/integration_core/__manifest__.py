@@ -29,6 +29,7 @@
         "wizards/integration_message_replay_views.xml",
         "wizards/integration_value_map_create_views.xml",
         "wizards/integration_message_assign_views.xml",
+        "wizards/integration_trace_views.xml",
         "views/integration_menus.xml",
     ],
     "demo": ["demo/integration_demo.xml"],

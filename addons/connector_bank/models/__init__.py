@@ -5,3 +5,4 @@ from . import bank_match_candidate
 from . import bank_statement_importer
 from . import bank_line_matcher
 from . import account_bank_statement_line
+from . import account_move

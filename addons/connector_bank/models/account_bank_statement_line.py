@@ -3,9 +3,12 @@ import json
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from odoo.addons.integration_core.tools import trace
+
 from .integration_backend import LINE_REVIEW_TYPE
 
 FINANCE_GROUP = "account.group_account_invoice"
+STATEMENT_TYPES = ("bank.statement.file", "bank.transactions")
 RECONCILABLE_TYPES = ("asset_receivable", "liability_payable")
 MATCH_STATES = [
     ("matched", "Reconciled automatically"),
@@ -381,3 +384,89 @@ class AccountBankStatementLine(models.Model):
         if lines:
             lines.action_bank_match()
         return len(lines)
+
+    # ------------------------------------------------------------------
+    # The order trace (integration_core/tools/trace.py)
+    # ------------------------------------------------------------------
+    def _bank_trace_invoices(self):
+        self.ensure_one()
+        if self.is_reconciled:
+            items = self.move_id.line_ids
+            invoices = (
+                items.matched_debit_ids.debit_move_id
+                | items.matched_credit_ids.credit_move_id
+            ).move_id.filtered(lambda move: move.is_invoice(include_receipts=True))
+            if invoices:
+                return invoices
+        return self.bank_match_candidate_ids.sorted("rank").move_id
+
+    def _integration_trace_root(self):
+        self.ensure_one()
+        invoices = self._bank_trace_invoices()
+        if invoices and hasattr(invoices, "_integration_trace_root"):
+            return invoices[:1]._integration_trace_root()
+        return super()._integration_trace_root()
+
+    def _integration_trace_steps(self):
+        steps = super()._integration_trace_steps()
+        ref = dict(
+            self._integration_trace_ref(),
+            system=self.bank_backend_id.name or self.journal_id.name,
+            document=self._bank_description(),
+        )
+        imported = self._integration_trace_messages(
+            [("direction", "=", "in"), ("message_type", "in", STATEMENT_TYPES)],
+            order="id",
+        )[:1]
+        review = []
+        if self.bank_backend_id and self.unique_import_id:
+            item = (
+                self.env["integration.message"]
+                ._desk_item_find(
+                    self.bank_backend_id,
+                    LINE_REVIEW_TYPE,
+                    self,
+                    lambda line: line.unique_import_id,
+                )
+                .get(self.unique_import_id)
+            )
+            if item and item.needs_attention:
+                review = [item.id]
+        steps.append(
+            trace.step(
+                "bank.payment",
+                _("Payment received"),
+                self.create_date,
+                detail=_(
+                    "%(amount)s %(currency)s booked %(date)s, '%(ref)s'",
+                    amount=f"{self.amount:+,.2f}",
+                    currency=self.currency_id.name,
+                    date=self.date,
+                    ref=self.payment_ref or "-",
+                ),
+                message_id=imported.id or False,
+                exception_ids=review,
+                **ref,
+            )
+        )
+        if self.is_reconciled:
+            partials = (
+                self.move_id.line_ids.matched_debit_ids
+                | self.move_id.line_ids.matched_credit_ids
+            )
+            at = max(partials.mapped("create_date"), default=None)
+            how = dict(MATCH_STATES).get(self.bank_match_state) or _("by hand")
+            steps.append(
+                trace.step(
+                    "bank.matched",
+                    _("Payment matched"),
+                    at or self.write_date,
+                    detail=_(
+                        "%(how)s with %(invoices)s",
+                        how=how,
+                        invoices=", ".join(self._bank_trace_invoices().mapped("name")),
+                    ),
+                    **ref,
+                )
+            )
+        return steps

@@ -5,6 +5,8 @@ from markupsafe import Markup
 
 from odoo import Command, _, api, fields, models
 
+from odoo.addons.integration_core.tools import trace
+
 from ..tools import easypost as ep
 
 DELIVERY_FAILURE = "carrier.delivery.failure"
@@ -18,6 +20,7 @@ PROGRESS = [
     "delivered",
 ]
 PROBLEM_ORDER = ["failure", "returned", "exception"]
+TRACKER_TYPES = ("tracker.updated", "carrier.tracker.polled")
 
 
 class StockPicking(models.Model):
@@ -282,3 +285,133 @@ class StockPicking(models.Model):
         action["domain"] = [("picking_id", "in", self.ids)]
         action["context"] = {}
         return action
+
+    # ------------------------------------------------------------------
+    # The order trace (integration_core/tools/trace.py)
+    # ------------------------------------------------------------------
+    def _integration_trace_steps(self):
+        steps = super()._integration_trace_steps()
+        if self.picking_type_code != "outgoing" or self.state == "cancel":
+            return steps
+        shipments = self.carrier_shipment_ids.sorted("id")
+        ours = self.carrier_id.delivery_type == "integration_carrier"
+        if not shipments and not ours:
+            return steps
+        backend = shipments[:1].backend_id or self.carrier_id.integration_backend_id
+        ref = dict(self._integration_trace_ref(), system=backend.name)
+        trackers = self._integration_trace_messages(
+            [
+                ("direction", "=", "in"),
+                ("message_type", "in", TRACKER_TYPES),
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+            ],
+            order="received_at, id",
+        )
+        for shipment in shipments:
+            steps += self._integration_trace_parcel(shipment, trackers, ref)
+        bought = shipments.filtered(lambda s: s.state == "bought")
+        if not bought and ours:
+            steps.append(
+                trace.pending_step(
+                    "carrier.label",
+                    _("Label and tracking"),
+                    expect=_("no label bought for %s yet", self.name),
+                    **ref,
+                )
+            )
+        elif bought.filtered(lambda s: not s.delivered_at):
+            steps.append(
+                trace.pending_step(
+                    "carrier.delivered",
+                    _("Delivered"),
+                    expect=_("not delivered yet"),
+                    **ref,
+                )
+            )
+        return steps
+
+    def _integration_trace_parcel(self, shipment, trackers, ref):
+        """Label, every tracking event, delivery with its proof."""
+        Message = self.env["integration.message"]
+
+        def open_items(kind):
+            key = f"{kind},{shipment.id}" if kind == LABEL_PRICE else None
+            key = key or f"carrier.shipment,{shipment.id}"
+            item = Message._desk_item_find(
+                shipment.backend_id, kind, self, lambda record: key
+            ).get(key)
+            return [item.id] if item and item.needs_attention else []
+
+        def tracker_of(at):
+            # the first webhook or poll received once the carrier had it
+            later = trackers.filtered(lambda m: at and m.received_at >= at)
+            return (later[:1] or trackers[-1:]).id or False
+
+        states = dict(ep.DELIVERY_STATES)
+        voided = shipment.state == "voided"
+        steps = [
+            trace.step(
+                "carrier.label",
+                _("Label voided") if voided else _("Label and tracking"),
+                shipment.create_date,
+                detail=_(
+                    "%(code)s (%(service)s, %(price)s %(currency)s)",
+                    code=shipment.tracking_code or shipment.reference,
+                    service=shipment.service or "-",
+                    price=f"{shipment.price:.2f}",
+                    currency=shipment.currency_name or "",
+                ),
+                exception_ids=open_items(LABEL_PRICE),
+                **ref,
+            )
+        ]
+        events = shipment.event_ids.sorted(
+            lambda e: (e.event_time or e.create_date, e.id)
+        )
+        slot = f"delivered:carrier.shipment,{shipment.id}"
+        for event in events:
+            at = event.event_time or event.create_date
+            steps.append(
+                trace.step(
+                    "carrier.tracking",
+                    _(
+                        "Tracking: %s",
+                        states.get(event.delivery_state) or event.status,
+                    ),
+                    at,
+                    detail=" - ".join(
+                        filter(
+                            None,
+                            [shipment.tracking_code, event.message, event.location],
+                        )
+                    ),
+                    message_id=tracker_of(at),
+                    slot=slot if event.delivery_state == "delivered" else None,
+                    fallback=event.delivery_state == "delivered",
+                    **ref,
+                )
+            )
+        failures = open_items(DELIVERY_FAILURE)
+        if failures:
+            problem = [s for s in steps if s["key"] == "carrier.tracking"]
+            (problem[-1] if problem else steps[0])["exception_ids"] = failures
+        if shipment.delivered_at and not voided:
+            proof = _(
+                "%(code)s: signed by %(who)s at %(where)s",
+                code=shipment.tracking_code,
+                who=shipment.signed_by or _("nobody"),
+                where=shipment.delivered_place or "-",
+            )
+            steps.append(
+                trace.step(
+                    "carrier.delivered",
+                    _("Delivered with proof") if shipment.signed_by else _("Delivered"),
+                    shipment.delivered_at,
+                    detail=proof,
+                    message_id=tracker_of(shipment.delivered_at),
+                    slot=slot,
+                    **ref,
+                )
+            )
+        return steps

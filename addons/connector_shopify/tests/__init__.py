@@ -6,3 +6,4 @@ from . import test_stock
 from . import test_fulfillment
 from . import test_faults
 from . import test_conformance
+from . import test_trace

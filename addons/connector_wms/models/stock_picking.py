@@ -1,6 +1,13 @@
+import json
+from datetime import timezone
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
+
+from odoo.addons.integration_core.tools import trace
+
+from ..contract import ContractError, parse_order_status
 
 WMS_STATES = [
     ("waiting", "Waiting for reservation"),
@@ -198,3 +205,196 @@ class StockPicking(models.Model):
 
     def action_wms_view_messages(self):
         return self.action_view_integration_messages()
+
+    # -- the order trace (integration_core/tools/trace.py) ----------------------------
+    def _integration_trace_steps(self):
+        steps = super()._integration_trace_steps()
+        backend = self.wms_backend_id
+        if not backend or self.picking_type_code != "outgoing":
+            return steps
+        if self.state == "cancel" and self.wms_state != "refused":
+            return steps
+        ref = dict(self._integration_trace_ref(), system=backend.name)
+        # the rest of a split shipment is at the WMS under its original's order
+        original = not self.wms_order_ref or self.wms_order_ref == self.name
+        if original:
+            steps += self._wms_trace_release_steps(ref)
+        shipments = self.wms_shipment_ids.filtered(lambda s: s.kind == "shipment")
+        slot = f"shipped:stock.picking,{self.id}"
+        for shipment in shipments.sorted("sequence"):
+            detail = _(
+                "Shipment %(seq)s%(of)s: %(lines)s",
+                seq=shipment.sequence,
+                of=_(" of %s", shipment.shipment_count)
+                if shipment.shipment_count
+                else "",
+                lines=self._wms_trace_lines() or _("nothing"),
+            )
+            if shipment.package_ids:
+                detail += _(
+                    "; packages %s",
+                    ", ".join(
+                        f"{p.name} ({p.tracking_number})"
+                        if p.tracking_number
+                        else p.name
+                        for p in shipment.package_ids
+                    ),
+                )
+            steps.append(
+                trace.step(
+                    "wms.shipped",
+                    _("Shipped by the WMS"),
+                    shipment.shipped_at or shipment.create_date,
+                    detail=detail,
+                    message_id=shipment.message_id.id or False,
+                    slot=slot,
+                    **ref,
+                )
+            )
+        if not shipments and self.wms_state in AT_THE_WMS:
+            steps.append(
+                trace.pending_step(
+                    "wms.shipped",
+                    _("Shipped by the WMS"),
+                    expect=_("not shipped yet"),
+                    slot=slot,
+                    **ref,
+                )
+            )
+        if self.wms_state == "refused":
+            status = self._integration_trace_messages(
+                [
+                    ("message_type", "=", "wms.order_status"),
+                    ("res_model", "=", self._name),
+                    ("res_id", "=", self.id),
+                ],
+                order="id desc",
+            )[:1]
+            steps.append(
+                trace.step(
+                    "wms.refused",
+                    _("Refused by the WMS"),
+                    self.wms_status_at or status.received_at or self.write_date,
+                    sequence=trace.SEQUENCE["acknowledged"],
+                    detail=self.wms_remote_status or "",
+                    message_id=status.id or False,
+                    **ref,
+                )
+            )
+        return steps
+
+    def _wms_trace_lines(self):
+        return trace.quantities_text(
+            [
+                (
+                    line.quantity,
+                    line.product_id.default_code or line.product_id.display_name,
+                    line.lot_id.name or line.lot_name or None,
+                )
+                for line in self.move_line_ids.filtered(
+                    lambda ml: ml.move_id.state == "done" and ml.quantity
+                )
+            ]
+        )
+
+    def _wms_trace_release_steps(self, ref):
+        """Reserved, released, acknowledged: done or expected."""
+        steps = []
+        released = self.wms_state not in (False, "waiting", "to_release", "held")
+        reserved = released or self.state in ("assigned", "done")
+        if reserved:
+            times = [t for t in self.move_line_ids.mapped("create_date") if t]
+            if self.wms_released_at:
+                times.append(self.wms_released_at)
+            steps.append(
+                trace.step(
+                    "wms.reserved",
+                    _("Reserved"),
+                    min(times) if times else self.create_date,
+                    system="Odoo",
+                    detail=_("%s: stock reserved", self.name),
+                    **{k: v for k, v in ref.items() if k != "system"},
+                )
+            )
+        else:
+            steps.append(
+                trace.pending_step(
+                    "wms.reserved",
+                    _("Reserved"),
+                    expect=_("%s not reserved yet (waiting for stock)", self.name)
+                    if self.wms_state != "held"
+                    else _("%s lost its reservation: not released", self.name),
+                    system="Odoo",
+                    **{k: v for k, v in ref.items() if k != "system"},
+                )
+            )
+        release = self._integration_trace_messages(
+            [
+                ("direction", "=", "out"),
+                ("message_type", "=", "wms.release"),
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+            ],
+            order="id",
+        )
+        if self.wms_released_at:
+            sent = release.filtered(lambda m: m.state == "done")[:1] or release[:1]
+            steps.append(
+                trace.step(
+                    "wms.released",
+                    _("Released to the WMS"),
+                    self.wms_released_at,
+                    detail=_("Revision %s", self.wms_revision or 1),
+                    message_id=sent.id or False,
+                    **ref,
+                )
+            )
+        elif self.state != "done":
+            steps.append(
+                trace.pending_step(
+                    "wms.released",
+                    _("Released to the WMS"),
+                    expect=_("not released to the WMS yet"),
+                    message_id=release[-1:].id or False,
+                    **ref,
+                )
+            )
+        acknowledged = self._wms_trace_acknowledged()
+        if acknowledged:
+            at, message = acknowledged
+            steps.append(
+                trace.step(
+                    "wms.acknowledged",
+                    _("Acknowledged by the WMS"),
+                    at,
+                    message_id=message.id or False,
+                    **ref,
+                )
+            )
+        return steps
+
+    def _wms_trace_acknowledged(self):
+        """``(time at the WMS, message)`` of the first acknowledgement."""
+        statuses = self._integration_trace_messages(
+            [
+                ("message_type", "=", "wms.order_status"),
+                ("state", "=", "done"),
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+            ],
+            order="id",
+        )
+        for message in statuses:
+            try:
+                status = parse_order_status(json.loads(message.payload), validate=False)
+            except (TypeError, ValueError, KeyError, ContractError):
+                continue  # purged or unreadable: the picking's fields below
+            if status.status in ("acknowledged", "received"):
+                at = status.occurred_at
+                if at.tzinfo:
+                    at = at.astimezone(timezone.utc).replace(tzinfo=None)
+                return at, message
+        acknowledged = self.wms_remote_status in ("acknowledged", "received")
+        if acknowledged and self.wms_status_at:
+            return self.wms_status_at, statuses[-1:]
+        return None

@@ -4,3 +4,4 @@ from . import test_shipment
 from . import test_cancel_receipt
 from . import test_snapshot_poll
 from . import test_business_signals
+from . import test_trace

@@ -41,6 +41,7 @@ from ..tools.desk import (
 from ..tools.redaction import redact_headers, redact_text
 from ..tools.signing import body_digest
 from ..tools.storable import storable_key, storable_text
+from ..tools.trace import build as trace_build
 
 _logger = logging.getLogger(__name__)
 
@@ -1648,3 +1649,87 @@ class IntegrationMessage(models.Model):
         if purged:
             _logger.info("Purged the payloads of %s integration message(s)", purged)
         return purged
+
+    # ------------------------------------------------------------------
+    # The order trace of the message (integration.document.mixin)
+    # ------------------------------------------------------------------
+    def _trace_document(self):
+        """The document whose trace this message belongs to (as superuser):
+        the root of its related record, else of the documents carrying its
+        correlation id (the highest ``_integration_trace_rank`` wins), else
+        None."""
+        self.ensure_one()
+        record = self.sudo()._related_record()
+        if record is not None and hasattr(record, "_integration_trace_root"):
+            root = record._integration_trace_root()
+            if root._integration_trace_rank >= 0:
+                return root
+        if not self.correlation_id:
+            return None
+        roots = []
+        for name in sorted(self.env.registry.models):
+            Model = self.env[name]
+            if (
+                Model._abstract
+                or Model._transient
+                or not hasattr(Model, "_integration_trace_root")
+                or Model._integration_trace_rank < 0
+            ):
+                continue
+            found = Model.sudo().search(
+                [("integration_correlation_id", "=", self.correlation_id)],
+                limit=1,
+                order="id",
+            )
+            if found:
+                roots.append(found._integration_trace_root())
+        roots = [r for r in roots if r._integration_trace_rank >= 0]
+        if not roots:
+            return None
+        return max(roots, key=lambda r: r._integration_trace_rank)
+
+    def _integration_trace_summary(self, now=None):
+        """The trace of the order this message belongs to; a message of no
+        document gets the trace of its correlation id's messages."""
+        self.ensure_one()
+        document = self._trace_document()
+        if document is not None:
+            return document.with_env(self.env)._integration_trace_summary(now=now)
+        messages = self.search(
+            [("correlation_id", "=", self.correlation_id or False)]
+            if self.correlation_id
+            else [("id", "=", self.id)],
+            order="received_at, id",
+        )
+        steps = [
+            {
+                "key": "message",
+                "label": message.name,
+                "sequence": 0,
+                "at": message.received_at or message.create_date,
+                "system": message.backend_id.name,
+                "detail": message.error_message or "",
+                "message_id": message.id,
+                "res_model": message.res_model,
+                "res_id": message.res_id,
+                "document": message.res_name,
+            }
+            for message in messages
+        ]
+        exceptions = [
+            {"id": m.id, "problem": m.error_message or m.business_exception}
+            for m in messages
+            if m.needs_attention
+        ]
+        summary = trace_build(steps, now or fields.Datetime.now(), exceptions)
+        summary["root"] = None
+        return summary
+
+    def _integration_trace(self, now=None):
+        """Entry point: the trace steps of this message's order (plain
+        dicts, see ``integration_core/tools/trace.py``)."""
+        return self._integration_trace_summary(now=now)["steps"]
+
+    def action_open_integration_trace(self):
+        self.ensure_one()
+        return self.env["integration.trace"]._open_for(self)

@@ -6,3 +6,6 @@ class ResPartner(models.Model):
 
     _name = "res.partner"
     _inherit = ["res.partner", "integration.document.mixin"]
+
+    # a customer's messages are not an order's trace
+    _integration_trace_rank = -1
