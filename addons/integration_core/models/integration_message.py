@@ -6,6 +6,7 @@ import traceback
 from collections import defaultdict
 from datetime import timedelta
 
+import psycopg2
 from psycopg2 import IntegrityError, OperationalError, errorcodes
 
 from odoo import _, api, fields, models, tools
@@ -53,6 +54,9 @@ CONCURRENCY_ERRORS = (
     errorcodes.DEADLOCK_DETECTED,
 )
 OPEN_STATES = ("received", "validated", "processing")
+# Searched with ``ilike`` (the list's search, ``_rec_names_search``): trigram
+# indexes (``init``).
+_TRIGRAM_COLUMNS = ("name", "external_id", "correlation_id", "idempotency_key")
 # Only what these fields hold may be changed by a desk user (not a manager).
 DESK_FIELDS = {"assignee_id", "sla_notified"}
 
@@ -488,6 +492,41 @@ class IntegrationMessage(models.Model):
             ["backend_id", "create_date"],
             where="needs_attention",
         )
+        # The searches of the Messages list by name, external id,
+        # correlation id or key (``ilike``, and ``name_search`` over the
+        # four, ``_rec_names_search``): trigram indexes, where PostgreSQL has
+        # pg_trgm; without them each search reads the whole table.
+        # Without a pending list (fastupdate off): each row pays its own few
+        # entries, rather than one intake request or purge batch now and
+        # then paying for the list of thousands.
+        if self._trigram_extension():
+            for column in _TRIGRAM_COLUMNS:
+                self.env.cr.execute(
+                    f"CREATE INDEX IF NOT EXISTS "  # noqa: S608 - our names
+                    f"integration_message_{column}_trgm_index ON {self._table} "
+                    f"USING gin ({column} gin_trgm_ops) WITH (fastupdate = off)"
+                )
+
+    def _trigram_extension(self):
+        """Is pg_trgm there (created when missing, if the database user may:
+        it is a trusted extension since PostgreSQL 13)?"""
+        cr = self.env.cr
+        cr.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        if cr.fetchone():
+            return True
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except psycopg2.Error as exc:
+            _logger.warning(
+                "pg_trgm is not installed and cannot be created (%s): searching "
+                "messages by name, external id or correlation id reads the whole "
+                "table. Run CREATE EXTENSION pg_trgm as a superuser, then update "
+                "integration_core.",
+                exc,
+            )
+            return False
+        return True
 
     # ------------------------------------------------------------------
     # Intake
