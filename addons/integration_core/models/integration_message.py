@@ -2,6 +2,7 @@ import base64
 import contextlib
 import json
 import logging
+import time
 import traceback
 from collections import defaultdict
 from datetime import timedelta
@@ -1692,15 +1693,22 @@ class IntegrationMessage(models.Model):
         return len(items)
 
     @api.model
-    def _cron_purge_payloads(self, batch=5000, commit_batches=False):
+    def _cron_purge_payloads(
+        self, batch=5000, commit_batches=False, batch_seconds=0.25
+    ):
         """Drop payloads and headers of finished messages past the backend's
         retention; the message itself (metadata, errors, links) stays.
 
-        In batches of ``batch`` rows, skipping rows a worker holds; the cron
-        commits after each batch (``commit_batches``), so that no transaction
-        holds more than one batch locked and a purge of millions of rows runs
-        beside intake."""
+        In batches of at most ``batch`` rows, skipping rows a worker holds;
+        the cron commits after each batch (``commit_batches``), so that no
+        transaction holds more than one batch locked and a purge of millions
+        of rows runs beside intake. Committed batches are sized by time: each
+        next one is as large as the last one's pace allows in
+        ``batch_seconds`` (a purged row rewrites every index of the table,
+        and a busy machine is slower), so that no transaction holds the
+        table near a second (bench/scale.py: 1.3 ms a row under load)."""
         purged = 0
+        size = min(batch, 500) if commit_batches else batch
         self.flush_model()
         backends = (
             self.env["integration.backend"]
@@ -1710,6 +1718,7 @@ class IntegrationMessage(models.Model):
         for backend in backends:
             threshold = fields.Datetime.now() - timedelta(days=backend.retention_days)
             while True:
+                started = time.monotonic()
                 self.env.cr.execute(
                     """
                     UPDATE integration_message
@@ -1722,14 +1731,17 @@ class IntegrationMessage(models.Model):
                             LIMIT %s
                               FOR NO KEY UPDATE SKIP LOCKED)
                     """,
-                    (backend.id, threshold, batch),
+                    (backend.id, threshold, size),
                 )
                 count = self.env.cr.rowcount
                 purged += count
                 if commit_batches:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-                if count < batch:
+                if count < size:
                     break
+                if commit_batches:
+                    pace = (time.monotonic() - started) / max(count, 1)
+                    size = max(100, min(batch, int(batch_seconds / max(pace, 1e-5))))
         self.invalidate_model(["payload", "headers", "payload_purged"])
         if purged:
             _logger.info("Purged the payloads of %s integration message(s)", purged)
