@@ -199,7 +199,7 @@ WITH g AS (
                 WHEN r < 0.017 THEN 'dead'
                 WHEN r < 0.040 THEN 'ignored'
                 ELSE 'done' END AS state,
-           r >= 0.017 AND r < 0.020 AS business,
+           r >= 0.040 AND r < 0.043 AS business,
            created < (now() at time zone 'UTC')
                      - make_interval(days => %(keep_days)s) AS purged
       FROM g JOIN bk ON bk.idx = g.i %% %(nbackends)s
