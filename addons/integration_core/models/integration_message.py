@@ -13,6 +13,7 @@ from psycopg2 import IntegrityError, OperationalError, errorcodes
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.exceptions import ValidationError as OdooValidationError
+from odoo.tools import SQL
 
 from ..exceptions import (
     CATEGORY_MAPPING,
@@ -503,9 +504,13 @@ class IntegrationMessage(models.Model):
         if self._trigram_extension():
             for column in _TRIGRAM_COLUMNS:
                 self.env.cr.execute(
-                    f"CREATE INDEX IF NOT EXISTS "  # noqa: S608 - our names
-                    f"integration_message_{column}_trgm_index ON {self._table} "
-                    f"USING gin ({column} gin_trgm_ops) WITH (fastupdate = off)"
+                    SQL(
+                        "CREATE INDEX IF NOT EXISTS %s ON %s USING gin "
+                        "(%s gin_trgm_ops) WITH (fastupdate = off)",
+                        SQL.identifier(f"integration_message_{column}_trgm_index"),
+                        SQL.identifier(self._table),
+                        SQL.identifier(column),
+                    )
                 )
 
     def _trigram_extension(self):
