@@ -29,6 +29,8 @@ SECRET_FIELDS = ("api_key", "api_secret", "webhook_secret")
 # e.g. a public https address, or a service name inside a Docker network;
 # unset: the ``web.base.url`` of the database.
 WEBHOOK_BASE_URL_PARAM = "integration.webhook_base_url"
+# The message states the Overview counts (done ones are counted by time).
+OPEN_AND_FAILED_STATES = ("received", "validated", "processing", "failed", "dead")
 
 
 def archive_backends_of_removed_connector(backends):
@@ -306,12 +308,19 @@ class IntegrationBackend(models.Model):
                 backend.health = "unknown"
 
     def _compute_message_ids_count(self):
-        counts = {
-            row["backend_id"][0]: row["backend_id_count"]
-            for row in self.env["integration.message"].read_group(
-                [("backend_id", "in", self.ids)], ["backend_id"], ["backend_id"]
+        """Counted on the backend index alone (an index-only scan): through
+        the ORM the company rule reads every row of the backend (2 s for
+        100,000 messages). A backend's messages are in its company, and the
+        backends are the ones the user may read."""
+        counts = {}
+        if self.ids:
+            self.env["integration.message"].flush_model(["backend_id"])
+            self.env.cr.execute(
+                "SELECT backend_id, count(*) FROM integration_message "
+                "WHERE backend_id IN %s GROUP BY backend_id",
+                [tuple(self.ids)],
             )
-        }
+            counts = dict(self.env.cr.fetchall())
         for backend in self:
             backend.message_ids_count = counts.get(backend.id, 0)
 
@@ -329,7 +338,8 @@ class IntegrationBackend(models.Model):
             for row in Message.read_group(
                 [
                     ("backend_id", "in", self.ids),
-                    ("state", "not in", ("done", "ignored")),
+                    # positive (an index range): "not in" reads the table
+                    ("state", "in", OPEN_AND_FAILED_STATES),
                 ],
                 ["backend_id"],
                 ["backend_id", "state"],
