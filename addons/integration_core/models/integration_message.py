@@ -518,18 +518,20 @@ class IntegrationMessage(models.Model):
         # correlation id or key (``ilike``, and ``name_search`` over the
         # four, ``_rec_names_search``): trigram indexes, where PostgreSQL has
         # pg_trgm; without them each search reads the whole table.
-        # Without a pending list (fastupdate off): each row pays its own few
-        # entries, rather than one intake request or purge batch now and
-        # then paying for the list of thousands.
+        # GIN's pending list is kept (a purged row rewrites every index of
+        # the table: direct trigram inserts made the purge 7x slower a row),
+        # but short (1 MB, not 4): the request or purge batch that merges it
+        # into the index waits a quarter as long.
         if self._trigram_extension():
             for column in _TRIGRAM_COLUMNS:
+                name = f"integration_message_{column}_trgm_index"
+                tools.create_index(
+                    self.env.cr, name, self._table, [f"{column} gin_trgm_ops"], "gin"
+                )
                 self.env.cr.execute(
                     SQL(
-                        "CREATE INDEX IF NOT EXISTS %s ON %s USING gin "
-                        "(%s gin_trgm_ops) WITH (fastupdate = off)",
-                        SQL.identifier(f"integration_message_{column}_trgm_index"),
-                        SQL.identifier(self._table),
-                        SQL.identifier(column),
+                        "ALTER INDEX %s SET (gin_pending_list_limit = 1024)",
+                        SQL.identifier(name),
                     )
                 )
 
