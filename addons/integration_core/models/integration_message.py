@@ -1735,7 +1735,7 @@ class IntegrationMessage(models.Model):
         and a busy machine is slower), so that no transaction holds the
         table near a second (bench/scale.py: 1.3 ms a row under load)."""
         purged = 0
-        size = min(batch, 500) if commit_batches else batch
+        size = min(batch, 100) if commit_batches else batch
         self.flush_model()
         backends = (
             self.env["integration.backend"]
