@@ -53,12 +53,20 @@ def query(registry, sql, params=()):
 class ScratchOdoo:
     """A scratch database with ``modules`` installed (no demo data) and the
     configuration of a server with ``workers`` and queue_job ``channels``
-    (default ``root:<workers>``)."""
+    (default ``root:<workers>``). ``dbname``: a database set up earlier
+    (e.g. by a ``--keep-db`` run), used as it is."""
 
-    def __init__(self, modules, workers=2, prefix="integration_bench", channels=None):
+    def __init__(
+        self,
+        modules,
+        workers=2,
+        prefix="integration_bench",
+        channels=None,
+        dbname=None,
+    ):
         odoo = require_odoo17()
         self.host, self.port, self.user = postgres_connection()
-        self.dbname = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self.dbname = dbname or f"{prefix}_{uuid.uuid4().hex[:8]}"
         self.tmp = tempfile.mkdtemp(prefix="integration-bench-")
         self.http_port = 18000 + os.getpid() % 1000
         self.base = f"http://127.0.0.1:{self.http_port}"
@@ -79,6 +87,9 @@ class ScratchOdoo:
         )
         with open(self.config, "a") as handle:
             handle.write(f"\n[queue_job]\nchannels = {channels or f'root:{workers}'}\n")
+        if dbname:
+            self.registry = open_registry(self.config, self.dbname)
+            return
         print(f"setting up {self.dbname} ...", flush=True)
         subprocess.run(
             odoo_command(

@@ -429,3 +429,37 @@ class TestDeskBrowser(IntegrationHttpCase):
         )
         self.assertFalse(form[0]["res_readable"])
         self.assertTrue(form[0]["next_step"])
+
+
+@tagged("post_install", "-at_install")
+class TestMessageSearch(IntegrationCase):
+    def test_name_search_finds_each_searched_field_alone(self):
+        Message = self.env["integration.message"]
+        first, _c = Message._intake(
+            self.backend,
+            "partner.upsert",
+            "idem-7731",
+            b"{}",
+            external_id="EXT-4410",
+            correlation_id="corr-9a8b7c",
+        )
+        second, _c = Message._intake(
+            self.backend, "partner.upsert", "idem-7732", b"{}", reference="#5521"
+        )
+        for text, expected in (
+            ("EXT-44", first),
+            ("9a8b7", first),
+            ("idem-7731", first),
+            ("#5521", second),
+            ("idem-773", first | second),
+        ):
+            found = Message.browse([i for i, _n in Message.name_search(text)])
+            self.assertEqual(found, expected, text)
+        # the domain and the limit still apply, newest first
+        self.assertEqual(
+            [i for i, _n in Message.name_search("idem-773", limit=1)], [second.id]
+        )
+        self.assertFalse(
+            Message.name_search("idem-773", [("id", "=", 0)]), "domain ignored"
+        )
+        self.assertEqual(self.backend.message_ids_count, 2)
