@@ -1,15 +1,24 @@
 from collections import defaultdict
 
+from psycopg2 import OperationalError
+
 from odoo import _, fields, models
 from odoo.tools import float_compare, float_repr
 
 from odoo.addons.integration_core.exceptions import (
     BusinessRuleError,
+    ConcurrencyConflict,
     SkipMessage,
     ValidationFailed,
 )
+from odoo.addons.integration_core.models.integration_message import (
+    CONCURRENCY_ERRORS,
+)
 
 from ..contract import ContractError, parse_order_status, parse_shipment
+
+# seconds before a confirmation that met another one of its order retries
+RETRY_SOON = 1
 
 
 def _naive(value):
@@ -46,6 +55,7 @@ class WmsConfirmationMixin(models.AbstractModel):
             "wms.order",
             ref,
             busy_message=_("Another confirmation of %s is applied now.", ref),
+            retry_after=RETRY_SOON,
         )
         applied = self.env["wms.shipment"].search(
             [
@@ -75,7 +85,47 @@ class WmsConfirmationMixin(models.AbstractModel):
         ]
         if open_only:
             domain.append(("state", "not in", ("done", "cancel")))
-        return self.env["stock.picking"].search(domain, order="id", limit=1)
+        picking = self.env["stock.picking"].search(domain, order="id", limit=1)
+        if picking:
+            self._lock_current(picking, ref)
+        return picking
+
+    def _lock_current(self, picking, ref):
+        """Row-lock the transfer a confirmation changes, or retry soon.
+
+        The order's advisory lock makes confirmations of one order take
+        turns, but it is taken after this transaction's snapshot began
+        (Odoo's isolation is REPEATABLE READ): when another confirmation of
+        the order committed just before this one got the lock, this
+        transaction still sees the transfer as it was, and would apply its
+        confirmation to a state that no longer exists (the same shipment a
+        second time, or a split shipment to the picking instead of its new
+        backorder). Locking the row tells: PostgreSQL refuses to lock a row
+        changed since the snapshot. The message then retries in a fresh
+        transaction (a ``ConcurrencyConflict``, retried in seconds), which
+        sees the other confirmation and applies this one once, or skips it.
+        """
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM stock_picking WHERE id = %s "
+                    "FOR NO KEY UPDATE NOWAIT",
+                    [picking.id],
+                    log_exceptions=False,
+                )
+        except OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            raise ConcurrencyConflict(
+                _(
+                    "%(label)s: another confirmation of %(ref)s was applied at the "
+                    "same time; this one is applied after it.",
+                    label=picking._wms_label(),
+                    ref=ref,
+                ),
+                str(exc),
+                retry_after=RETRY_SOON,
+            ) from exc
 
     def _refuse(self, picking, text):
         """A named exception about ``picking``: nothing of the confirmation is
@@ -432,7 +482,10 @@ class WmsShipmentImporter(models.AbstractModel):
         status = self._parse(parse_order_status, event)
         ref = status.order_ref
         backend._advisory_lock(
-            "wms.order", ref, busy_message=_("Another event of %s is applied now.", ref)
+            "wms.order",
+            ref,
+            busy_message=_("Another event of %s is applied now.", ref),
+            retry_after=RETRY_SOON,
         )
         picking = self._find_picking(backend, ref) or self._find_picking(
             backend, ref, open_only=False

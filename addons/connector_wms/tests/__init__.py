@@ -3,3 +3,4 @@ from . import test_release
 from . import test_shipment
 from . import test_cancel_receipt
 from . import test_snapshot_poll
+from . import test_concurrent_confirmations
