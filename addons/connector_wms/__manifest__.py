@@ -3,7 +3,7 @@
     "summary": "Delivery orders released to a warehouse system once reserved, "
     "shipments and receipts confirmed back exactly once, stock reconciled by "
     "system of record, on a documented JSON contract",
-    "version": "17.0.1.0.0",
+    "version": "17.0.1.1.0",
     "category": "Inventory/Inventory",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",

@@ -523,9 +523,8 @@ class WmsShipmentImporter(models.AbstractModel):
                 )
         elif status.status == "cancelled" and picking.state not in ("done", "cancel"):
             if state == "cancel_requested":
-                values["wms_state"] = "cancelled"
                 picking.write(values)
-                picking.with_context(wms_cancel_confirmed=True).action_cancel()
+                picking._wms_cancel_confirmed()
                 return picking
             problem = _(
                 "%(label)s: the WMS cancelled it on its own (%(reason)s). Odoo has "
@@ -535,12 +534,7 @@ class WmsShipmentImporter(models.AbstractModel):
             )
         elif status.status == "cancel_refused" and state == "cancel_requested":
             values["wms_state"] = "acknowledged"
-            problem = _(
-                "%(label)s: the WMS refused to cancel it (%(reason)s). Nothing was "
-                "cancelled; the WMS will ship it.",
-                label=label,
-                reason=status.reason or _("too late"),
-            )
+            problem = picking._wms_cancel_refused(status.reason or _("too late"))
         elif status.status == "refused":
             values["wms_state"] = "refused"
             problem = _(
