@@ -25,6 +25,16 @@ def _naive(value):
     return value.replace(tzinfo=None) if value else False
 
 
+def _differs(record, name, value):
+    """Does ``record.name`` differ from the value ``write`` would get?"""
+    current = record[name]
+    if isinstance(current, models.BaseModel):
+        return current.id != (value or False)
+    if isinstance(current, float):
+        return float_compare(current, value, precision_digits=6) != 0
+    return current != value
+
+
 def qty_text(value, rounding=0.001):
     """``3`` rather than ``3.0``; ``2.5`` stays."""
     digits = max(0, len(f"{rounding:.10f}".rstrip("0").split(".")[1]))
@@ -441,10 +451,16 @@ class WmsShipmentImporter(models.AbstractModel):
         return parts
 
     def _set_quantities(self, picking, plan, packages):
+        """The move lines say what the WMS shipped. The reservation's lines
+        are reused (written where they differ: a quantity or a lot changed
+        adjusts the reservation once), new ones made only for what is
+        beyond them, and the ones left over removed: unlinking every
+        reservation line and creating new ones released and reserved each
+        of them again, the most expensive part of a confirmation."""
         MoveLine = self.env["stock.move.line"]
-        values = []
+        values, spare_lines = [], MoveLine
         for move, chunks in plan.items():
-            move.move_line_ids.unlink()  # the reservation: the WMS says what left
+            spare = list(move.move_line_ids)
             sku = move.product_id.default_code
             for quantity, lot_name, expiry, _rejected in chunks:
                 lot = (
@@ -455,20 +471,42 @@ class WmsShipmentImporter(models.AbstractModel):
                 for package, part in self._take_package(
                     packages, sku, lot_name, quantity
                 ):
-                    values.append(
-                        {
-                            "move_id": move.id,
-                            "picking_id": picking.id,
-                            "product_id": move.product_id.id,
-                            "product_uom_id": move.product_uom.id,
-                            "location_id": move.location_id.id,
-                            "location_dest_id": move.location_dest_id.id,
-                            "lot_id": lot.id or False,
-                            "quantity": float(part),
-                            "result_package_id": package.id if package else False,
-                            "picked": True,
-                        }
+                    wanted = {
+                        "location_id": move.location_id.id,
+                        "location_dest_id": move.location_dest_id.id,
+                        "lot_id": lot.id or False,
+                        "package_id": False,
+                        "owner_id": False,
+                        "quantity": float(part),
+                        "result_package_id": package.id if package else False,
+                        "picked": True,
+                    }
+                    line = next((ml for ml in spare if ml.lot_id == lot), None) or (
+                        spare[0] if spare else None
                     )
+                    if line is None:
+                        values.append(
+                            {
+                                **wanted,
+                                "move_id": move.id,
+                                "picking_id": picking.id,
+                                "product_id": move.product_id.id,
+                                "product_uom_id": move.product_uom.id,
+                            }
+                        )
+                        continue
+                    spare.remove(line)
+                    changes = {
+                        name: value
+                        for name, value in wanted.items()
+                        if _differs(line, name, value)
+                    }
+                    if line.product_uom_id != move.product_uom:
+                        changes["product_uom_id"] = move.product_uom.id
+                    if changes:
+                        line.write(changes)
+            spare_lines |= MoveLine.concat(*spare)
+        spare_lines.unlink()
         MoveLine.create(values)
         for move in plan:
             move.picked = True
