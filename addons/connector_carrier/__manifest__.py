@@ -3,7 +3,7 @@
     "summary": "Labels and tracking through an EasyPost-compatible carrier API: "
     "labels bought exactly once, tracking timeline and proof of delivery by "
     "webhook, cancel that voids, invoicing on delivery, failures on the desk",
-    "version": "17.0.1.0.0",
+    "version": "17.0.1.1.0",
     "category": "Inventory/Delivery",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",
