@@ -334,8 +334,8 @@ class DeliveryCarrier(models.Model):
         return json.dumps([[s.tracking_code, s.public_url] for s in shipments])
 
     def integration_carrier_cancel_shipment(self, pickings):
-        for picking in pickings:
-            picking.sudo().carrier_shipment_ids.filtered(
-                lambda s: s.state == "bought"
-            )._void()
+        for picking in pickings.sudo():
+            # the return label goes with the delivery's labels
+            labels = picking.carrier_shipment_ids | picking.carrier_return_shipment_ids
+            labels.filtered(lambda s: s.state == "bought")._void()
         return True
