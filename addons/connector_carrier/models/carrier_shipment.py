@@ -47,6 +47,14 @@ class CarrierShipment(models.Model):
     shipment_ext_id = fields.Char("Carrier shipment", readonly=True, index=True)
     tracker_ext_id = fields.Char("Carrier tracker", readonly=True)
     tracking_code = fields.Char(readonly=True, index=True)
+    is_return = fields.Boolean(
+        "Return label",
+        readonly=True,
+        index=True,
+        help="A label for the customer to send the goods back (the carrier's "
+        "is_return shipment): it has its own tracking, and takes no part in "
+        "the delivery's state or its invoicing.",
+    )
     service = fields.Char(readonly=True, help="carrier:service bought")
     price = fields.Float("Label price", readonly=True, digits="Product Price")
     currency_name = fields.Char("Label currency", readonly=True)
@@ -106,32 +114,40 @@ class CarrierShipment(models.Model):
     # Buying a label, exactly once
     # ------------------------------------------------------------------
     @api.model
-    def _reference_for(self, backend, picking, package):
+    def _reference_for(self, backend, picking, package, is_return=False):
         """Deterministic: the same parcel gives the same reference until its
-        label is voided."""
+        label is voided (a return label has references of its own)."""
         voided = self.search_count(
             [
                 ("backend_id", "=", backend.id),
                 ("picking_id", "=", picking.id),
                 ("package_id", "=", package.id or False),
+                ("is_return", "=", is_return),
                 ("state", "=", "voided"),
             ]
         )
         dbuuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
-        return f"odoo-{dbuuid[:8]}-{picking.id}-{package.id or 0}-{voided + 1}"
+        parcel = "return" if is_return else package.id or 0
+        return f"odoo-{dbuuid[:8]}-{picking.id}-{parcel}-{voided + 1}"
 
     @api.model
-    def _buy_label(self, carrier, picking, package, weight_oz):
+    def _buy_label(self, carrier, picking, package, weight_oz, is_return=False):
         """The label of one parcel: the one already saved, else the one the
-        carrier has for the reference (found again), else a new purchase."""
+        carrier has for the reference (found again), else a new purchase.
+        ``is_return``: the customer's label back to the warehouse, bought as
+        the carrier's return shipment of the same addresses."""
         backend = carrier.integration_backend_id
-        reference = self._reference_for(backend, picking, package)
+        reference = self._reference_for(backend, picking, package, is_return)
         saved = self.search(
             [("backend_id", "=", backend.id), ("reference", "=", reference)], limit=1
         )
         if saved:
             return saved
-        what = _("the label of %s", self._parcel_name(picking, package))
+        what = (
+            _("the return label of %s", picking.name)
+            if is_return
+            else _("the label of %s", self._parcel_name(picking, package))
+        )
         remote = backend._carrier_find_shipment(reference)
         if not ep.purchased(remote):
             if remote and remote.get("refund_status"):
@@ -143,12 +159,12 @@ class CarrierShipment(models.Model):
                     )
                 )
             if not remote:
-                remote = backend._carrier_create_shipment(
-                    carrier._integration_shipment_spec(
-                        picking.partner_id, picking, weight_oz, reference
-                    ),
-                    what,
+                spec = carrier._integration_shipment_spec(
+                    picking.partner_id, picking, weight_oz, reference
                 )
+                if is_return:
+                    spec["is_return"] = True  # the carrier swaps the addresses
+                remote = backend._carrier_create_shipment(spec, what)
             rate = ep.pick_rate(
                 remote.get("rates"),
                 carrier._integration_services(),
@@ -186,13 +202,19 @@ class CarrierShipment(models.Model):
                 "company_id": company.id,
                 "picking_id": picking.id,
                 "package_id": package.id or False,
+                "is_return": is_return,
                 "label_format": label_format,
                 "price_company": price_company,
             }
         )
+        prefix = (
+            carrier.get_return_label_prefix()
+            if is_return
+            else carrier._get_delivery_label_prefix()
+        )
         attachment = self.env["ir.attachment"].create(
             {
-                "name": f"{carrier._get_delivery_label_prefix()}-"
+                "name": f"{prefix}-"
                 f"{shipment.tracking_code}.{ep.LABEL_EXTENSIONS[label_format]}",
                 "raw": content,
                 "res_model": "stock.picking",
@@ -203,7 +225,7 @@ class CarrierShipment(models.Model):
             }
         )
         shipment.label_attachment_id = attachment
-        if package:
+        if package and not is_return:
             package.integration_tracking_ref = shipment.tracking_code
         return shipment
 
@@ -337,7 +359,7 @@ class CarrierShipment(models.Model):
                     delivered_place=values["delivered_place"] or values["location"],
                 )
         self.write(vals)
-        if newer and self.picking_id:
+        if newer and self.picking_id and not self.is_return:
             self.picking_id._integration_tracking_changed(self, old_state)
         return newer
 

@@ -1,6 +1,6 @@
 import json
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.integration_core.exceptions import IntegrationError
@@ -267,6 +267,8 @@ class DeliveryCarrier(models.Model):
             )
             for package, weight in carrier._integration_parcels(picking):
                 shipments |= Shipment._buy_label(carrier, picking, package, weight)
+            if carrier.return_label_on_delivery:
+                carrier._integration_return_label(picking)
         except IntegrationError as exc:
             raise UserError(
                 _("%(picking)s: %(error)s", picking=picking.name, error=exc.message)
@@ -277,6 +279,52 @@ class DeliveryCarrier(models.Model):
             "tracking_number": ",".join(shipments.mapped("tracking_code")),
         }
 
+    @api.depends("delivery_type")
+    def _compute_can_generate_return(self):
+        result = super()._compute_can_generate_return()
+        for carrier in self.filtered(
+            lambda c: c.delivery_type == "integration_carrier"
+        ):
+            carrier.can_generate_return = True
+        return result
+
+    def integration_carrier_get_return_label(
+        self, pickings, tracking_number=None, origin_date=None
+    ):
+        """Odoo's *Print return label* (and *Generate Return Label* at
+        delivery): one return label per delivery, bought once like the
+        others (keyed, found again), attached as ``LabelReturn-<type>-...``."""
+        carrier = self.sudo()
+        for picking in pickings.sudo():
+            try:
+                shipment = carrier._integration_return_label(picking)
+            except IntegrationError as exc:
+                raise UserError(
+                    _("%(picking)s: %(error)s", picking=picking.name, error=exc.message)
+                ) from exc
+            picking.message_post(
+                body=_(
+                    "Return label %(code)s bought at %(backend)s.",
+                    code=shipment.tracking_code,
+                    backend=shipment.backend_id.name,
+                ),
+                attachment_ids=shipment.label_attachment_id.ids,
+            )
+        return True
+
+    def _integration_return_label(self, picking):
+        """The delivery's return label: the one bought, else one parcel of
+        the delivery's weight, coming back."""
+        bought = picking.carrier_return_shipment_ids.filtered(
+            lambda s: s.state == "bought"
+        )
+        if bought:
+            return bought[:1]
+        weight = sum(w for _package, w in self._integration_parcels(picking))
+        return self.env["carrier.shipment"]._buy_label(
+            self, picking, self.env["stock.quant.package"], weight, is_return=True
+        )
+
     def integration_carrier_get_tracking_link(self, picking):
         shipments = picking.carrier_shipment_ids.filtered(lambda s: s.state == "bought")
         if not shipments:
@@ -286,8 +334,8 @@ class DeliveryCarrier(models.Model):
         return json.dumps([[s.tracking_code, s.public_url] for s in shipments])
 
     def integration_carrier_cancel_shipment(self, pickings):
-        for picking in pickings:
-            picking.sudo().carrier_shipment_ids.filtered(
-                lambda s: s.state == "bought"
-            )._void()
+        for picking in pickings.sudo():
+            # the return label goes with the delivery's labels
+            labels = picking.carrier_shipment_ids | picking.carrier_return_shipment_ids
+            labels.filtered(lambda s: s.state == "bought")._void()
         return True

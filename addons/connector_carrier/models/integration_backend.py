@@ -417,6 +417,8 @@ class IntegrationBackend(models.Model):
                 ("backend_id", "=", self.id),
                 ("state", "=", "bought"),
                 ("tracker_ext_id", "!=", False),
+                # an unused return label would be asked for forever
+                ("is_return", "=", False),
                 ("final", "=", False),
                 ("last_news_at", "<", silent_since),
             ],

@@ -28,7 +28,18 @@ class StockPicking(models.Model):
     _name = "stock.picking"
 
     carrier_shipment_ids = fields.One2many(
-        "carrier.shipment", "picking_id", "Carrier labels", copy=False
+        "carrier.shipment",
+        "picking_id",
+        "Carrier labels",
+        copy=False,
+        domain=[("is_return", "=", False)],
+    )
+    carrier_return_shipment_ids = fields.One2many(
+        "carrier.shipment",
+        "picking_id",
+        "Return labels",
+        copy=False,
+        domain=[("is_return", "=", True)],
     )
     carrier_tracking_event_ids = fields.One2many(
         "carrier.tracking.event", "picking_id", "Tracking timeline", copy=False

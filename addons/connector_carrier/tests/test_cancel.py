@@ -32,6 +32,17 @@ class TestCancel(CarrierCase):
         self.assertTrue(new.reference.endswith("-2"))
         self.assertEqual(len(self.remote.purchases()), 2)
 
+    def test_cancel_voids_the_return_label_too(self):
+        self.carrier.return_label_on_delivery = True
+        picking = self.ship()
+        back = picking.carrier_return_shipment_ids
+        self.assertEqual(back.state, "bought")
+        picking.cancel_shipment()
+        self.assertEqual(picking.carrier_shipment_ids.state, "voided")
+        self.assertEqual((back.state, back.refund_status), ("voided", "submitted"))
+        remote = self.remote.api("GET", f"shipments/{back.shipment_ext_id}").json()
+        self.assertEqual(remote["refund_status"], "submitted")
+
     def test_rejected_later_is_a_business_exception(self):
         picking = self.ship()
         shipment = picking.carrier_shipment_ids

@@ -101,6 +101,53 @@ class TestLabels(CarrierCase):
         self.assertEqual(len(self.remote.purchases()), 1)
         self.assertEqual(len(picking.carrier_shipment_ids), 1)
 
+    def test_return_label_on_delivery_bought_once(self):
+        self.carrier.return_label_on_delivery = True
+        self.addCleanup(setattr, self.carrier, "return_label_on_delivery", False)
+        self.assertTrue(self.carrier.can_generate_return)
+        picking = self.ship()
+        outbound = picking.carrier_shipment_ids
+        back = picking.carrier_return_shipment_ids
+        self.assertEqual((len(outbound), len(back)), (1, 1))
+        self.assertTrue(back.is_return)
+        self.assertNotEqual(back.tracking_code, outbound.tracking_code)
+        # the carrier bought it as a return shipment
+        remote = self.backend._carrier_find_shipment(back.reference)
+        self.assertTrue(remote["is_return"])
+        self.assertEqual(len(self.remote.purchases()), 2)
+        # attached the Odoo way: Odoo's return labels of the picking find it
+        self.assertEqual(
+            back.label_attachment_id.name,
+            f"LabelReturn-integration_carrier-{back.tracking_code}.pdf",
+        )
+        picking.invalidate_recordset(["return_label_ids"])  # (computed, not stored)
+        self.assertEqual(picking.return_label_ids, back.label_attachment_id)
+        # the delivery's own state and tracking are the outbound parcel's
+        self.assertEqual(picking.carrier_tracking_ref, outbound.tracking_code)
+        self.assertEqual(picking.integration_delivery_state, "label_created")
+        # Print return label and Send to Shipper again buy nothing more
+        picking.print_return_label()
+        picking.carrier_id.send_shipping(picking)
+        self.assertEqual(len(self.remote.purchases()), 2)
+        self.assertEqual(len(picking.carrier_return_shipment_ids), 1)
+
+    def test_print_return_label_after_delivery(self):
+        picking = self.ship()
+        self.assertFalse(picking.carrier_return_shipment_ids)
+        picking.print_return_label()
+        back = picking.carrier_return_shipment_ids
+        self.assertEqual(len(back), 1)
+        picking.invalidate_recordset(["return_label_ids"])  # (computed, not stored)
+        self.assertEqual(picking.return_label_ids, back.label_attachment_id)
+        self.assertIn(back.tracking_code, picking.message_ids[0].body)
+        # events of the return parcel do not make the delivery delivered
+        message = self.deliver_event(
+            self.event_body(self.advance(back, status="delivered"))
+        )
+        self.assertEqual(message.state, "done", message.error_message)
+        self.assertEqual(back.delivery_state, "delivered")
+        self.assertEqual(picking.integration_delivery_state, "label_created")
+
     def test_one_label_per_package_in_zpl(self):
         self.carrier.integration_label_format = "ZPL"
         picking = self.ship(packages=[{"MUG"}, {"TEAPOT"}])

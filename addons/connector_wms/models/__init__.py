@@ -3,6 +3,7 @@ from . import stock_warehouse
 from . import stock_lot
 from . import stock_move
 from . import stock_picking
+from . import sale_order
 from . import wms_shipment
 from . import wms_stock_difference
 from . import wms_release_exporter

@@ -58,6 +58,13 @@ class StockPicking(models.Model):
     wms_shipment_ids = fields.One2many(
         "wms.shipment", "picking_id", "WMS confirmations", readonly=True
     )
+    wms_cancel_with_order = fields.Boolean(
+        "Cancel asked by its sale order",
+        readonly=True,
+        copy=False,
+        help="The sale order's cancel asked the WMS to cancel this delivery: "
+        "the order is cancelled once the WMS confirms.",
+    )
 
     @api.depends("picking_type_id.warehouse_id.wms_backend_id", "picking_type_code")
     def _compute_wms_backend_id(self):
@@ -196,6 +203,43 @@ class StockPicking(models.Model):
                 wms=backend.name,
             )
         )
+
+    def _wms_cancel_confirmed(self):
+        """The WMS cancelled it: cancel it in Odoo, and the sale orders whose
+        cancel asked for it once none of their deliveries waits for the WMS."""
+        self.wms_state = "cancelled"
+        self.with_context(wms_cancel_confirmed=True).action_cancel()
+        asked = self.filtered("wms_cancel_with_order")
+        asked.wms_cancel_with_order = False
+        for order in asked.sale_id:
+            order._wms_finish_cancel()
+
+    def _wms_cancel_refused(self, reason):
+        """The WMS refused (already picked): nothing is cancelled. Returns the
+        business exception, which names the sale order whose cancel it
+        refuses."""
+        self.ensure_one()
+        label = self._wms_label()
+        order = self.sale_id if self.wms_cancel_with_order else False
+        self.wms_cancel_with_order = False
+        if not order:
+            return _(
+                "%(label)s: the WMS refused to cancel it (%(reason)s). Nothing was "
+                "cancelled; the WMS will ship it.",
+                label=label,
+                reason=reason,
+            )
+        problem = _(
+            "%(label)s: the WMS refused to cancel it (%(reason)s), so sale order "
+            "%(order)s was not cancelled: it stays confirmed and the WMS will ship "
+            "it. Agree a return with the customer, or cancel what is left after "
+            "the shipment.",
+            label=label,
+            reason=reason,
+            order=order.name,
+        )
+        order.message_post(body=problem)
+        return problem
 
     def _wms_label(self):
         self.ensure_one()

@@ -266,14 +266,17 @@ class WmsReleaseExporter(models.AbstractModel):
         if picking.state == "cancel" or picking.wms_state != "cancel_requested":
             return picking
         if picking.state == "done":
-            return {
-                "records": picking,
-                "business_exception": _(
-                    "%s was shipped before the cancel reached the WMS; nothing was "
-                    "cancelled.",
-                    label,
-                ),
-            }
+            problem = _(
+                "%s was shipped before the cancel reached the WMS; nothing was "
+                "cancelled.",
+                label,
+            )
+            if picking.wms_cancel_with_order:
+                problem += " " + _(
+                    "Sale order %s stays confirmed.", picking.sale_id.name
+                )
+                picking.wms_cancel_with_order = False
+            return {"records": picking, "business_exception": problem}
         adapter = backend._wms_adapter_instance()
         status, answer = backend._wms_request(
             adapter.cancel(cancel_body(data["order_ref"], data.get("reason")))
@@ -282,16 +285,12 @@ class WmsReleaseExporter(models.AbstractModel):
         if outcome["status"] == "pending":
             return picking  # the WMS answers with an order.status event
         if outcome["status"] == "cancelled":
-            picking.wms_state = "cancelled"
-            picking.with_context(wms_cancel_confirmed=True).action_cancel()
+            picking._wms_cancel_confirmed()
             picking.message_post(body=_("Cancelled: the WMS confirmed the cancel."))
             return picking
         picking.wms_state = data.get("previous_state") or "acknowledged"
-        problem = _(
-            "%(label)s: the WMS refused to cancel it (%(reason)s). Nothing was "
-            "cancelled; the WMS will ship it.",
-            label=label,
-            reason=outcome.get("message") or outcome.get("wms_status") or _("too late"),
+        problem = picking._wms_cancel_refused(
+            outcome.get("message") or outcome.get("wms_status") or _("too late")
         )
         picking.message_post(body=problem)
         return {"records": picking, "business_exception": problem}

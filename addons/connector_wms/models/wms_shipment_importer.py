@@ -1,19 +1,38 @@
 from collections import defaultdict
 
+from psycopg2 import OperationalError
+
 from odoo import _, fields, models
 from odoo.tools import float_compare, float_repr
 
 from odoo.addons.integration_core.exceptions import (
     BusinessRuleError,
+    ConcurrencyConflict,
     SkipMessage,
     ValidationFailed,
+)
+from odoo.addons.integration_core.models.integration_message import (
+    CONCURRENCY_ERRORS,
 )
 
 from ..contract import ContractError, parse_order_status, parse_shipment
 
+# seconds before a confirmation that met another one of its order retries
+RETRY_SOON = 1
+
 
 def _naive(value):
     return value.replace(tzinfo=None) if value else False
+
+
+def _differs(record, name, value):
+    """Does ``record.name`` differ from the value ``write`` would get?"""
+    current = record[name]
+    if isinstance(current, models.BaseModel):
+        return current.id != (value or False)
+    if isinstance(current, float):
+        return float_compare(current, value, precision_digits=6) != 0
+    return current != value
 
 
 def qty_text(value, rounding=0.001):
@@ -46,6 +65,7 @@ class WmsConfirmationMixin(models.AbstractModel):
             "wms.order",
             ref,
             busy_message=_("Another confirmation of %s is applied now.", ref),
+            retry_after=RETRY_SOON,
         )
         applied = self.env["wms.shipment"].search(
             [
@@ -75,7 +95,47 @@ class WmsConfirmationMixin(models.AbstractModel):
         ]
         if open_only:
             domain.append(("state", "not in", ("done", "cancel")))
-        return self.env["stock.picking"].search(domain, order="id", limit=1)
+        picking = self.env["stock.picking"].search(domain, order="id", limit=1)
+        if picking:
+            self._lock_current(picking, ref)
+        return picking
+
+    def _lock_current(self, picking, ref):
+        """Row-lock the transfer a confirmation changes, or retry soon.
+
+        The order's advisory lock makes confirmations of one order take
+        turns, but it is taken after this transaction's snapshot began
+        (Odoo's isolation is REPEATABLE READ): when another confirmation of
+        the order committed just before this one got the lock, this
+        transaction still sees the transfer as it was, and would apply its
+        confirmation to a state that no longer exists (the same shipment a
+        second time, or a split shipment to the picking instead of its new
+        backorder). Locking the row tells: PostgreSQL refuses to lock a row
+        changed since the snapshot. The message then retries in a fresh
+        transaction (a ``ConcurrencyConflict``, retried in seconds), which
+        sees the other confirmation and applies this one once, or skips it.
+        """
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM stock_picking WHERE id = %s "
+                    "FOR NO KEY UPDATE NOWAIT",
+                    [picking.id],
+                    log_exceptions=False,
+                )
+        except OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            raise ConcurrencyConflict(
+                _(
+                    "%(label)s: another confirmation of %(ref)s was applied at the "
+                    "same time; this one is applied after it.",
+                    label=picking._wms_label(),
+                    ref=ref,
+                ),
+                str(exc),
+                retry_after=RETRY_SOON,
+            ) from exc
 
     def _refuse(self, picking, text):
         """A named exception about ``picking``: nothing of the confirmation is
@@ -396,10 +456,16 @@ class WmsShipmentImporter(models.AbstractModel):
         return parts
 
     def _set_quantities(self, picking, plan, packages):
+        """The move lines say what the WMS shipped. The reservation's lines
+        are reused (written where they differ: a quantity or a lot changed
+        adjusts the reservation once), new ones made only for what is
+        beyond them, and the ones left over removed: unlinking every
+        reservation line and creating new ones released and reserved each
+        of them again, the most expensive part of a confirmation."""
         MoveLine = self.env["stock.move.line"]
-        values = []
+        values, spare_lines = [], MoveLine
         for move, chunks in plan.items():
-            move.move_line_ids.unlink()  # the reservation: the WMS says what left
+            spare = list(move.move_line_ids)
             sku = move.product_id.default_code
             for quantity, lot_name, expiry, _rejected in chunks:
                 lot = (
@@ -410,20 +476,42 @@ class WmsShipmentImporter(models.AbstractModel):
                 for package, part in self._take_package(
                     packages, sku, lot_name, quantity
                 ):
-                    values.append(
-                        {
-                            "move_id": move.id,
-                            "picking_id": picking.id,
-                            "product_id": move.product_id.id,
-                            "product_uom_id": move.product_uom.id,
-                            "location_id": move.location_id.id,
-                            "location_dest_id": move.location_dest_id.id,
-                            "lot_id": lot.id or False,
-                            "quantity": float(part),
-                            "result_package_id": package.id if package else False,
-                            "picked": True,
-                        }
+                    wanted = {
+                        "location_id": move.location_id.id,
+                        "location_dest_id": move.location_dest_id.id,
+                        "lot_id": lot.id or False,
+                        "package_id": False,
+                        "owner_id": False,
+                        "quantity": float(part),
+                        "result_package_id": package.id if package else False,
+                        "picked": True,
+                    }
+                    line = next((ml for ml in spare if ml.lot_id == lot), None) or (
+                        spare[0] if spare else None
                     )
+                    if line is None:
+                        values.append(
+                            {
+                                **wanted,
+                                "move_id": move.id,
+                                "picking_id": picking.id,
+                                "product_id": move.product_id.id,
+                                "product_uom_id": move.product_uom.id,
+                            }
+                        )
+                        continue
+                    spare.remove(line)
+                    changes = {
+                        name: value
+                        for name, value in wanted.items()
+                        if _differs(line, name, value)
+                    }
+                    if line.product_uom_id != move.product_uom:
+                        changes["product_uom_id"] = move.product_uom.id
+                    if changes:
+                        line.write(changes)
+            spare_lines |= MoveLine.concat(*spare)
+        spare_lines.unlink()
         MoveLine.create(values)
         for move in plan:
             move.picked = True
@@ -437,7 +525,10 @@ class WmsShipmentImporter(models.AbstractModel):
         status = self._parse(parse_order_status, event)
         ref = status.order_ref
         backend._advisory_lock(
-            "wms.order", ref, busy_message=_("Another event of %s is applied now.", ref)
+            "wms.order",
+            ref,
+            busy_message=_("Another event of %s is applied now.", ref),
+            retry_after=RETRY_SOON,
         )
         picking = self._find_picking(backend, ref) or self._find_picking(
             backend, ref, open_only=False
@@ -475,9 +566,8 @@ class WmsShipmentImporter(models.AbstractModel):
                 )
         elif status.status == "cancelled" and picking.state not in ("done", "cancel"):
             if state == "cancel_requested":
-                values["wms_state"] = "cancelled"
                 picking.write(values)
-                picking.with_context(wms_cancel_confirmed=True).action_cancel()
+                picking._wms_cancel_confirmed()
                 return picking
             problem = _(
                 "%(label)s: the WMS cancelled it on its own (%(reason)s). Odoo has "
@@ -487,12 +577,7 @@ class WmsShipmentImporter(models.AbstractModel):
             )
         elif status.status == "cancel_refused" and state == "cancel_requested":
             values["wms_state"] = "acknowledged"
-            problem = _(
-                "%(label)s: the WMS refused to cancel it (%(reason)s). Nothing was "
-                "cancelled; the WMS will ship it.",
-                label=label,
-                reason=status.reason or _("too late"),
-            )
+            problem = picking._wms_cancel_refused(status.reason or _("too late"))
         elif status.status == "refused":
             values["wms_state"] = "refused"
             problem = _(

@@ -5,3 +5,4 @@ from . import test_cancel_receipt
 from . import test_snapshot_poll
 from . import test_business_signals
 from . import test_trace
+from . import test_concurrent_confirmations

@@ -1,6 +1,8 @@
 """Cancel in two phases, order status events, receipts announced and
 confirmed (lots, rejected quantities, backorders)."""
 
+import json
+
 from odoo.tests import tagged
 
 from ..contract.schemas import schema_text
@@ -111,6 +113,107 @@ class TestCancel(WmsCase):
         self.assertEqual(
             ack.message_type_id.json_schema, schema_text("wms.order_status")
         )
+
+
+@tagged("post_install", "-at_install")
+class TestSaleOrderCancel(WmsCase):
+    """Cancelling the sale order of a delivery at the WMS: asked of the WMS
+    like the delivery's own cancel; the order is cancelled when the WMS
+    confirms and stays confirmed when it refuses."""
+
+    def released_order(self, quantity=2):
+        self.put(self.cap, quantity)
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "warehouse_id": self.warehouse.id,
+                "order_line": [
+                    (0, 0, {"product_id": self.cap.id, "product_uom_qty": quantity})
+                ],
+            }
+        )
+        order.action_confirm()
+        (picking,) = order.picking_ids
+        self.released(picking)
+        self.assertEqual(picking.wms_state, "released")
+        return order, picking
+
+    def cancel(self, order, picking):
+        with trapped_jobs() as trap:
+            # what the cancel wizard's button does
+            order.with_context(disable_cancel_warning=True).action_cancel()
+            # nothing is cancelled before the WMS answered
+            self.assertEqual(order.state, "sale")
+            self.assertEqual(picking.state, "assigned")
+            self.assertEqual(picking.wms_state, "cancel_requested")
+            self.perform_jobs(trap)
+        message = self.messages(message_type="wms.cancel")[-1]
+        self.assertIn(order.name, json.loads(message.payload)["reason"])
+        return message
+
+    def test_cancel_confirmed_by_the_wms_cancels_order_and_delivery(self):
+        order, picking = self.released_order()
+        message = self.cancel(order, picking)
+        self.assertEqual(message.state, "done", message.error_message)
+        self.assertEqual(picking.state, "cancel")
+        self.assertEqual(picking.wms_state, "cancelled")
+        self.assertEqual(order.state, "cancel")
+        self.assertEqual(self.wms.order(picking.name)["status"], "cancelled")
+
+    def test_cancel_refused_keeps_the_order_confirmed(self):
+        order, picking = self.released_order()
+        self.wms.pick(picking.name)
+        message = self.cancel(order, picking)
+        self.assertEqual(message.state, "done")
+        self.assertTrue(message.needs_attention)
+        self.assertEqual(
+            message.error_message,
+            f"Delivery {picking.name}: the WMS refused to cancel it (order "
+            f"{picking.name} is already picked), so sale order {order.name} was not "
+            "cancelled: it stays confirmed and the WMS will ship it. Agree a return "
+            "with the customer, or cancel what is left after the shipment.",
+        )
+        self.assertEqual(
+            (message.res_model, message.res_id), (picking._name, picking.id)
+        )
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(picking.state, "assigned")
+        self.assertEqual(picking.wms_state, "released")
+        self.assertFalse(picking.wms_cancel_with_order)
+        self.assertIn("refused to cancel", order.message_ids[0].body)
+
+    def test_cancel_the_wms_confirms_later_by_event(self):
+        order, picking = self.released_order()
+        self.sandbox.add_fault(
+            system="wms",
+            match="/cancel$",
+            kind="http_status",
+            status=202,
+            body={"status": "cancel_requested"},
+            count=1,
+        )
+        self.cancel(order, picking)
+        self.assertEqual(order.state, "sale")
+        self.deliver_event(status_event(picking.name, "cancelled", "evt-so-1"))
+        self.assertEqual(picking.state, "cancel")
+        self.assertEqual(order.state, "cancel")
+
+    def test_an_order_without_a_delivery_at_the_wms_cancels_at_once(self):
+        self.backend.wms_release_policy = "full"
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "warehouse_id": self.warehouse.id,
+                "order_line": [
+                    (0, 0, {"product_id": self.cap.id, "product_uom_qty": 5})
+                ],
+            }
+        )
+        order.action_confirm()  # nothing in stock: not released
+        self.assertFalse(order.picking_ids.wms_state in ("released", "acknowledged"))
+        order.with_context(disable_cancel_warning=True).action_cancel()
+        self.assertEqual(order.state, "cancel")
+        self.assertEqual(order.picking_ids.state, "cancel")
 
 
 @tagged("post_install", "-at_install")
