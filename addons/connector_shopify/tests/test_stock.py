@@ -6,7 +6,11 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from odoo.addons.integration_core.tests.common import trapped_jobs
+from odoo.addons.integration_core.tests.common import (
+    assert_hidden_from,
+    other_company_user,
+    trapped_jobs,
+)
 
 from .common import ShopifyCase
 
@@ -114,9 +118,6 @@ class TestStockExport(ShopifyCase):
         )
 
     def test_levels_are_seen_in_their_company_only(self):
-        from odoo.exceptions import AccessError
-        from odoo.tests.common import new_test_user
-
         self.put("MUG-WHITE", 3)
         self.export()
         levels = self.env["shopify.inventory.level"].search(
@@ -124,18 +125,8 @@ class TestStockExport(ShopifyCase):
         )
         self.assertTrue(levels)
         self.assertEqual(levels.company_id, self.env.company)
-        other = self.env["res.company"].create({"name": "Other region"})
-        clerk = new_test_user(
-            self.env,
-            login="other_region_clerk",
-            groups="integration_core.group_integration_user",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
-        )
-        Level = self.env["shopify.inventory.level"].with_user(clerk)
-        self.assertFalse(Level.search([("id", "in", levels.ids)]))
-        with self.assertRaises(AccessError):
-            levels.with_user(clerk).read(["quantity"])
+        clerk = other_company_user(self.env, "other_region_clerk")
+        assert_hidden_from(self, levels, clerk, "quantity")
 
     def test_reservations_lower_what_shopify_may_sell(self):
         self.put("CAP-BLUE", 10)

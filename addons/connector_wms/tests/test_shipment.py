@@ -6,6 +6,11 @@ import copy
 
 from odoo.tests import tagged
 
+from odoo.addons.integration_core.tests.common import (
+    assert_hidden_from,
+    other_company_user,
+)
+
 from .common import WmsCase, trapped_jobs
 
 
@@ -332,9 +337,6 @@ class TestShipment(WmsCase):
         self.assertFalse(self.wms.state()["orders"])  # nothing sent after the fact
 
     def test_packages_are_seen_in_their_company_only(self):
-        from odoo.exceptions import AccessError
-        from odoo.tests.common import new_test_user
-
         picking = self.ready_delivery([(self.cap, 2)])
         self.wms.set_stock([{"sku": "CAP-BLUE", "quantity": 10}])
         (event,) = self.wms.ship(picking.name)
@@ -342,18 +344,8 @@ class TestShipment(WmsCase):
         package = picking.wms_shipment_ids.package_ids
         self.assertTrue(package)
         self.assertEqual(package.company_id, self.env.company)
-        other = self.env["res.company"].create({"name": "Other region"})
-        clerk = new_test_user(
-            self.env,
-            login="other_region_clerk",
-            groups="integration_core.group_integration_user",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
-        )
-        Package = self.env["wms.shipment.package"].with_user(clerk)
-        self.assertFalse(Package.search([("id", "=", package.id)]))
-        with self.assertRaises(AccessError):
-            package.with_user(clerk).read(["tracking_number"])
+        clerk = other_company_user(self.env, "other_region_clerk")
+        assert_hidden_from(self, package, clerk, "tracking_number")
 
     def test_parcels_labelled_by_the_wms_are_not_labelled_again(self):
         from unittest.mock import patch

@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from odoo import SUPERUSER_ID, api
+from odoo.exceptions import AccessError
 from odoo.tests.common import BaseCase, HttpCase, TransactionCase, new_test_user
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -143,6 +144,28 @@ def handle_partner(backend, message, data):
         partner = env["res.partner"].create(values)
         Binding._bind(backend, partner, data["id"])
     return partner
+
+
+def other_company_user(env, login, groups="integration_core.group_integration_user"):
+    """A user of a new company only (another region): what they may see of
+    the first company's records is what multi-company rules leave."""
+    company = env["res.company"].create({"name": f"Other region of {login}"})
+    return new_test_user(
+        env,
+        login=login,
+        groups=groups,
+        company_id=company.id,
+        company_ids=[(6, 0, company.ids)],
+    )
+
+
+def assert_hidden_from(case, records, user, field):
+    """``user`` neither finds ``records`` nor reads ``field`` of them."""
+    case.assertTrue(records)
+    Model = records.with_user(user)
+    case.assertFalse(Model.search([("id", "in", records.ids)]))
+    with case.assertRaises(AccessError):
+        Model.read([field])
 
 
 class IntegrationCaseMixin:
