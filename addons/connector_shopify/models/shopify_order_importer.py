@@ -307,7 +307,11 @@ class ShopifyOrderImporter(models.AbstractModel):
         Refunds = self.env["shopify.refund.importer"]
         for refund_data in order["refunds"]:
             _record, note = Refunds._apply_refund(
-                backend, sale, refund_data, order["taxes_included"]
+                backend,
+                sale,
+                refund_data,
+                order["taxes_included"],
+                order_cancelled=bool(order["cancelled_at"]),
             )
             notes.append(note)
         return notes

@@ -74,8 +74,13 @@ class ShopifyRefundImporter(models.AbstractModel):
     # ------------------------------------------------------------------
     # Apply
     # ------------------------------------------------------------------
-    def _apply_refund(self, backend, sale, refund_data, taxes_included):
-        """``(shopify.refund, note or None)``; nothing happens twice."""
+    def _apply_refund(
+        self, backend, sale, refund_data, taxes_included, order_cancelled=False
+    ):
+        """``(shopify.refund, note or None)``; nothing happens twice.
+        ``order_cancelled``: the refund comes with the order's cancellation,
+        which Odoo has asked for (and may still wait on: a delivery at the
+        WMS is cancelled in two phases)."""
         try:
             refund = parse_refund(refund_data)
         except (RefundDataError, ValueError, TypeError) as exc:
@@ -101,7 +106,9 @@ class ShopifyRefundImporter(models.AbstractModel):
             refund=refund["id"],
             order=sale.client_order_ref,
         )
-        if sale.state == "cancel" and not invoiced:
+        # a cancel asked and still waiting (a delivery at the WMS) covers every
+        # unit: cancelled when confirmed, shipped (a desk item) when refused
+        if (sale.state == "cancel" or order_cancelled) and not invoiced:
             values.update(
                 outcome="no_credit",
                 note=_("The order was cancelled before it was invoiced."),
