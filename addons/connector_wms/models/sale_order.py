@@ -6,6 +6,17 @@ from .stock_picking import AT_THE_WMS
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
+    def _wms_deliveries_at_the_wms(self):
+        """Open deliveries of these orders that the WMS holds (released, not
+        shipped): they cancel in two phases."""
+        return self.picking_ids.filtered(
+            lambda p: (
+                p.picking_type_code == "outgoing"
+                and p.state not in ("done", "cancel")
+                and p.wms_state in AT_THE_WMS
+            )
+        )
+
     def _action_cancel(self):
         """Two phases when a delivery is at the WMS, like the delivery's own
         cancel: the cancel is asked of the WMS, and the order stays
@@ -14,13 +25,7 @@ class SaleOrder(models.Model):
         leave, and the refusal is on the desk naming delivery and order)."""
         if self.env.context.get("wms_cancel_confirmed"):
             return super()._action_cancel()
-        at_wms = self.picking_ids.filtered(
-            lambda p: (
-                p.picking_type_code == "outgoing"
-                and p.state not in ("done", "cancel")
-                and p.wms_state in AT_THE_WMS
-            )
-        )
+        at_wms = self._wms_deliveries_at_the_wms()
         waiting = at_wms.sale_id & self
         for order in waiting:
             pickings = at_wms.filtered(lambda p, o=order: p.sale_id == o)
@@ -50,13 +55,7 @@ class SaleOrder(models.Model):
         more (one still waits for its answer, or was refused and will ship:
         the order stays confirmed)."""
         for order in self.filtered(lambda o: o.state != "cancel"):
-            if order.picking_ids.filtered(
-                lambda p: (
-                    p.picking_type_code == "outgoing"
-                    and p.state not in ("done", "cancel")
-                    and p.wms_state in AT_THE_WMS
-                )
-            ):
+            if order._wms_deliveries_at_the_wms():
                 continue
             order.with_context(wms_cancel_confirmed=True)._action_cancel()
             order.message_post(

@@ -21,6 +21,7 @@ from ..tools.http_client import IntegrationHttpClient, shared_rate_limiter
 from ..tools.redaction import redact_text
 from ..tools.signals import check_signal, client_domain, company_scoped
 from ..tools.signing import SIGNATURE_HEADER, body_digest, verify_signature
+from .integration_message import OPEN_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ SECRET_FIELDS = ("api_key", "api_secret", "webhook_secret")
 # unset: the ``web.base.url`` of the database.
 WEBHOOK_BASE_URL_PARAM = "integration.webhook_base_url"
 # The message states the Overview counts (done ones are counted by time).
-OPEN_AND_FAILED_STATES = ("received", "validated", "processing", "failed", "dead")
+OPEN_AND_FAILED_STATES = (*OPEN_STATES, "failed", "dead")
 
 
 def archive_backends_of_removed_connector(backends):
