@@ -2,7 +2,7 @@
     "name": "Integration Core",
     "summary": "Backends, sync rules, an idempotent message queue, webhook intake, "
     "jobs, crons and the exception desk for in-ERP integrations",
-    "version": "17.0.1.3.0",
+    "version": "17.0.1.3.1",
     "category": "Integration",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",

@@ -506,6 +506,15 @@ class IntegrationMessage(models.Model):
             ["backend_id", "done_at"],
             where="state = 'done'",
         )
+        # the micro-batch's newest waiting messages of a backend (a job's
+        # batch, _pending_batch_candidates): only the queue, in id order
+        tools.create_index(
+            self.env.cr,
+            "integration_message_backend_waiting_index",
+            self._table,
+            ["backend_id", "id"],
+            where="state = 'received'",
+        )
         # ... and the open items per backend with the oldest one, and the
         # desk's "Older than SLA" (per backend and age): the 2% on the desk
         tools.create_index(
@@ -867,19 +876,7 @@ class IntegrationMessage(models.Model):
         to handle anyway).
         """
         self.env.flush_all()
-        self.env.cr.execute(
-            """
-            SELECT m.id, j.id FROM integration_message m
-              JOIN queue_job j ON j.uuid = m.job_uuid
-             WHERE m.backend_id = %s AND m.state = 'received' AND m.id != %s
-               AND j.state = 'pending'
-               AND (j.eta IS NULL OR j.eta <= now() at time zone 'UTC')
-             ORDER BY m.id DESC
-             LIMIT %s
-            """,
-            (self.backend_id.id, self.id, limit * 2),
-        )
-        candidates = dict(self.env.cr.fetchall())  # message id -> job id
+        candidates = self._pending_batch_candidates(limit * 2)
         if not candidates:
             return 0
         lock = (
@@ -904,6 +901,45 @@ class IntegrationMessage(models.Model):
         self.env.flush_all()
         self._close_batched_jobs(messages, candidates)
         return len(messages)
+
+    def _pending_batch_candidates(self, limit):
+        """{message id: job id} of at most ``limit`` of the newest messages
+        of this backend waiting for their still-pending job.
+
+        Two short queries rather than one join: in a burst the statistics
+        lag behind the queue (autovacuum analyzes a minute later, if at all),
+        and with them the planner joined every waiting message to the job
+        table by its state index, 0.3 ms a message: 2.5 s per batch with
+        7,000 waiting (bench/carrier.py). The newest waiting ones come from
+        their own small index in its order; their jobs by uuid.
+        """
+        self.env.cr.execute(
+            """
+            SELECT id, job_uuid FROM integration_message
+             WHERE backend_id = %s AND state = 'received' AND id != %s
+               AND job_uuid IS NOT NULL
+             ORDER BY id DESC
+             LIMIT %s
+            """,
+            (self.backend_id.id, self.id, limit),
+        )
+        message_of_job = {
+            uuid: message_id for message_id, uuid in self.env.cr.fetchall()
+        }
+        if not message_of_job:
+            return {}
+        self.env.cr.execute(
+            """
+            SELECT uuid, id FROM queue_job
+             WHERE uuid IN %s AND state = 'pending'
+               AND (eta IS NULL OR eta <= now() at time zone 'UTC')
+            """,
+            (tuple(message_of_job),),
+        )
+        job_of_message = {
+            message_of_job[uuid]: job for uuid, job in self.env.cr.fetchall()
+        }
+        return dict(sorted(job_of_message.items(), reverse=True))
 
     def _rows_if_free(self, query, params):
         """The rows of a locking query run in a savepoint, or None when a row
