@@ -13,15 +13,20 @@ connector against the same states written with the ORM directly.
    as the jobs run it: up to *Messages per job* (50) messages per transaction,
    each message schema-checked, locked, its timeline merged and its status
    version-guarded) against writing the same states and timeline lines with
-   the ORM directly, one transaction per event. Goal: at least 0.85x.
+   the ORM directly, one transaction per event. The two sides run in
+   alternating rounds (``--rounds``, 10) over the same events, after the
+   intake of every webhook: on a shared machine both meet the same load.
+   Goal: at least 0.85x.
 
 Everything runs in this process on a scratch database (no HTTP server: the
 webhook's own cost is measured by bench/intake_pipeline.py). Run:
-``python3 bench/carrier.py [--labels 40] [--events 10000] [--keep-db]``.
+``python3 bench/carrier.py [--labels 40] [--events 10000] [--keep-db]
+[--db NAME]`` (``--db``: a database kept by an earlier run, used again).
 """
 
 import argparse
 import json
+import re
 import time
 
 import requests
@@ -246,12 +251,9 @@ def make_parcels(registry, backend_id, customer_id, parcels, prefix):
         )
 
 
-def events_through_connector(registry, backend_id, bodies, batch):
-    """Intake as the webhook does it (a message and its job per event, one
-    transaction each), then the jobs as the runner runs them: the oldest
-    job's message, plus up to *Messages per job* - 1 queued messages of the
-    backend in the same transaction (the core's micro-batch), until none is
-    left. Returns (events/s applied, intake seconds, processing seconds)."""
+def intake_webhooks(registry, backend_id, bodies, batch):
+    """Intake as the webhook does it: a message and its job per event, one
+    transaction each. Returns the seconds it took."""
     started = time.perf_counter()
     with registry.cursor() as cr:
         environment(cr)["integration.backend"].browse(backend_id).batch_size = batch
@@ -267,9 +269,17 @@ def events_through_connector(registry, backend_id, bodies, batch):
                 external_id=data["id"],
                 reference=data["result"]["tracking_code"],
             )
-    intake = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def process_queued(registry, backend_id, count):
+    """The jobs as the runner runs them, until at least ``count`` messages
+    are processed or none is left: the oldest job's message, plus up to
+    *Messages per job* - 1 queued messages of the backend in the same
+    transaction (the core's micro-batch). Returns (processed, seconds)."""
     started = time.perf_counter()
-    while True:
+    processed = 0
+    while processed < count:
         with registry.cursor() as cr:
             env = environment(cr)
             message = env["integration.message"].search(
@@ -280,10 +290,11 @@ def events_through_connector(registry, backend_id, bodies, batch):
             if not message:
                 break
             job = env["queue.job"].search([("uuid", "=", message.job_uuid)])
-            message.with_context(job_uuid=job.uuid)._process_job()
+            result = message.with_context(job_uuid=job.uuid)._process_job()
             job.write({"state": "done"})
-    processing = time.perf_counter() - started
-    return len(bodies) / processing, intake, processing
+        batched = re.search(r"\+(\d+) queued", result or "")
+        processed += 1 + (int(batched.group(1)) if batched else 0)
+    return processed, time.perf_counter() - started
 
 
 def events_with_orm(registry, bodies):
@@ -335,7 +346,20 @@ def events_with_orm(registry, bodies):
                     "signed_by": tracker.get("signed_by"),
                 }
             )
-    return len(bodies) / (time.perf_counter() - started)
+    return time.perf_counter() - started
+
+
+def tracking_in_rounds(registry, backend_id, bodies, rounds):
+    """The two sides in alternating rounds of the same events, so that both
+    meet the same load on a shared machine (a run of minutes sees it change).
+    Returns (connector seconds, direct seconds)."""
+    per_round = -(-len(bodies) // rounds)
+    connector = direct = 0.0
+    for start in range(0, len(bodies), per_round):
+        direct += events_with_orm(registry, bodies[start : start + per_round])
+        _processed, seconds = process_queued(registry, backend_id, per_round)
+        connector += seconds
+    return connector, direct
 
 
 def main():
@@ -343,9 +367,15 @@ def main():
     parser.add_argument("--labels", type=int, default=40)
     parser.add_argument("--events", type=int, default=10000)
     parser.add_argument("--batch", type=int, default=50, help="messages per job")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="alternating rounds of the two sides"
+    )
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--db", help="a database kept by an earlier run")
     args = parser.parse_args()
-    scratch = ScratchOdoo(["connector_carrier"], workers=0, prefix="carrier_bench")
+    scratch = ScratchOdoo(
+        ["connector_carrier"], workers=0, prefix="carrier_bench", dbname=args.db
+    )
     registry = scratch.registry
     sandbox = RunningSandbox()
     sandbox.start()
@@ -359,25 +389,33 @@ def main():
         bodies = tracking_events(parcels)
         make_parcels(registry, backend_id, customer_id, parcels, "pipe")
         make_parcels(registry, backend_id, customer_id, parcels, "direct")
-        # the direct side first, then the connector: same warm caches
-        direct = events_with_orm(registry, bodies)
-        pipeline, intake, processing = events_through_connector(
-            registry, backend_id, bodies, args.batch
+        intake = intake_webhooks(registry, backend_id, bodies, args.batch)
+        processing, direct_seconds = tracking_in_rounds(
+            registry, backend_id, bodies, args.rounds
         )
+        pipeline = len(bodies) / processing
+        direct = len(bodies) / direct_seconds
         with registry.cursor() as cr:
             env = environment(cr)
             done = env["integration.message"].search_count(
                 [("backend_id", "=", backend_id), ("state", "=", "done")]
             )
             delivered = env["carrier.shipment"].search_count(
-                [("reference", "like", "pipe-%"), ("delivery_state", "=", "delivered")]
+                [
+                    ("backend_id", "=", backend_id),
+                    ("reference", "like", "pipe-%"),
+                    ("delivery_state", "=", "delivered"),
+                ]
             )
             lines = env["carrier.tracking.event"].search_count(
-                [("shipment_id.reference", "like", "pipe-%")]
+                [
+                    ("shipment_id.backend_id", "=", backend_id),
+                    ("shipment_id.reference", "like", "pipe-%"),
+                ]
             )
     finally:
         sandbox.stop()
-        if not args.keep_db:
+        if not (args.keep_db or args.db):
             scratch.drop()
     print()
     print(
@@ -391,7 +429,8 @@ def main():
     )
     print(
         f"  through the connector's jobs: {pipeline:.1f} events/s (processing "
-        f"{processing:.1f} s, up to {args.batch} messages per job; intake of the "
+        f"{processing:.1f} s, up to {args.batch} messages per job, {args.rounds} "
+        f"rounds alternating with the direct writes; intake of the "
         f"webhooks before it: {len(bodies) / intake:.1f} events/s)"
     )
     print(f"  ORM writes directly:   {direct:.1f} events/s")
