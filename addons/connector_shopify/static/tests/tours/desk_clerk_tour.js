@@ -23,7 +23,7 @@ registry.category("web_tour.tours").add("connector_shopify_desk_clerk", {
         },
         {
             content: "The kind says what is chosen: a product, already proposed",
-            trigger: ".modal .o_field_widget[name=record_ref] input",
+            trigger: ".modal .o_field_widget[name=product_id] input",
             run() {
                 const value = this.$anchor.val();
                 if (!value.includes("Hoodie grey M")) {
