@@ -289,6 +289,9 @@ class BankSystem(System):
                         break
                 items.append(
                     {
+                        # one id per invoice: paid again after a restart of
+                        # the sandbox, it is the same transaction for Odoo
+                        "id": f"PAY-{invoice['name']}",
                         "amount": f"{Decimal(str(invoice['amount_residual'])):.2f}",
                         "remittance_unstructured": reference,
                         "counterparty": {"name": partner},

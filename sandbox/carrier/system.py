@@ -29,9 +29,10 @@ Control (``/_control/carrier/<account>``):
 
 * ``GET|PATCH`` the account: ``api_key``, ``rate_adjustment`` (added to every
   later rate, e.g. "2.00"), ``services`` (``[{carrier, service, base, per_oz,
-  delivery_days}]``), ``auto_walk`` (``{walk, interval, signed_by,
+  delivery_days}]``), ``auto_walk`` (``{walk, delay, interval, signed_by,
   by_street}`` or null): every parcel bought afterwards walks on its own, one
-  step every ``interval`` seconds (default 5) of ``walk`` (default
+  step every ``interval`` seconds (default 5; the first after ``delay``) of
+  ``walk`` (default
   "delivered", signed by ``signed_by`` or the recipient's name), or of the
   walk ``by_street`` gives for a street containing its text (e.g.
   ``{"Nowhere": "failure"}``).
@@ -1001,11 +1002,17 @@ class CarrierSystem(System):
         )
         interval = float(spec.get("interval") or 5)
         self._schedule(
-            state["name"], tracker["id"], steps, {"signed_by": signed_by}, interval
+            state["name"],
+            tracker["id"],
+            steps,
+            {"signed_by": signed_by},
+            interval,
+            delay=spec.get("delay"),
         )
 
-    def _schedule(self, account, tracker_id, steps, extra, interval):
-        """One step every ``interval`` seconds, from a timer thread."""
+    def _schedule(self, account, tracker_id, steps, extra, interval, delay=None):
+        """One step every ``interval`` seconds (the first after ``delay``,
+        default ``interval``), from a timer thread."""
 
         def run(remaining):
             with self.lock:
@@ -1026,7 +1033,8 @@ class CarrierSystem(System):
                     self._timers.append(timer)
                     timer.start()
 
-        timer = threading.Timer(interval, run, [steps])
+        first = interval if delay is None else float(delay)
+        timer = threading.Timer(first, run, [steps])
         timer.daemon = True
         self._timers.append(timer)
         timer.start()
