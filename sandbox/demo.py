@@ -6,8 +6,8 @@ it again, matching the demo data of the connectors (``addons/*/demo``):
 * a Shopify shop ``demo`` (credentials and SKUs of ``connector_shopify``);
 * the WMS warehouse ``WEB`` of the web shop's warehouse, which ships each released
   order on its own after ``AUTO_SHIP_SECONDS`` (packages without tracking
-  numbers: Odoo buys the labels) and refuses an order its stock does not
-  cover: it has no caps (``MISSING_AT_WMS``);
+  numbers: Odoo buys the labels), except the orders of caps, which it
+  refuses (``REFUSED_AT_WMS``: on quality hold);
 * the carrier account ``demo``, whose parcels walk to delivered on their own
   (signed by the recipient), except to a street containing ``Nowhere``
   (address not found);
@@ -40,7 +40,9 @@ TAX_RATE = "0.15"  # the sales tax of Odoo's generic demo chart
 WAREHOUSE = "WEB"  # the code of the web shop's warehouse in Odoo
 WMS_SECRET = "sandbox-wms-secret"
 AUTO_SHIP_SECONDS = 10
-MISSING_AT_WMS = ("CAP-BLUE",)  # the 3PL has none: it refuses orders of caps
+# SKUs the 3PL refuses to ship (it holds the WMS's stock, the system of record
+# of the stock: Odoo's stock of them stays as it is)
+REFUSED_AT_WMS = {"CAP-BLUE": "CAP-BLUE is on quality hold at the warehouse"}
 CARRIER_ACCOUNT = "demo"
 CARRIER_SECRET = "sandbox-carrier-secret"
 # The first tracking step after WALK_DELAY seconds (once Odoo has told Shopify
@@ -67,21 +69,22 @@ def seed_shopify(base_url):
 
 
 def seed_wms(base_url, webhook_url, stock):
-    """The WMS warehouse: its webhook, shipping on its own, and ``stock``
-    (``{sku: quantity}``, Odoo's) but none of ``MISSING_AT_WMS``."""
+    """The WMS warehouse: its webhook, shipping on its own (but refusing the
+    orders of ``REFUSED_AT_WMS``), and ``stock`` (``{sku: quantity}``,
+    Odoo's)."""
     wms = WmsControl(SandboxClient(base_url), WAREHOUSE)
     wms.configure(
         webhook_url=webhook_url,
         webhook_secret=WMS_SECRET,
         auto_ship_seconds=AUTO_SHIP_SECONDS,
         own_labels=False,
-        refuse_short=True,
+        refuse_skus=REFUSED_AT_WMS,
     )
     wms.set_stock(
         [
             {"sku": sku, "quantity": quantity}
             for sku, quantity in sorted(stock.items())
-            if sku not in MISSING_AT_WMS and quantity > 0
+            if quantity > 0
         ],
         replace=True,
     )
@@ -137,7 +140,7 @@ def _customer(email, first_name, last_name, street=None):
 def demo_orders(shop):
     """Paid orders that travel to paid on their own, an order awaiting
     payment and one stuck at each kind of exception: a SKU Odoo does not know
-    (mapping), caps the WMS has none of (refused), an address the carrier
+    (mapping), caps the WMS refuses to ship, an address the carrier
     cannot find (delivery failure), a payment with a wrong reference (a
     candidate to confirm)."""
     ann = _customer("ann.peeters@example.com", "Ann", "Peeters")

@@ -443,7 +443,7 @@ def connect_demo_fulfilment(call, demo_record, sandbox_url, odoo_url, dbname, sh
                 )
         notes.append(
             f"WMS      warehouse {demo.WAREHOUSE} ships released orders after "
-            f"{demo.AUTO_SHIP_SECONDS} s (it has no {', '.join(demo.MISSING_AT_WMS)})"
+            f"{demo.AUTO_SHIP_SECONDS} s (it refuses {', '.join(demo.REFUSED_AT_WMS)})"
         )
     carrier_backend_id = demo_record("connector_carrier", "demo_backend_carrier")
     carrier_id = demo_record("connector_carrier", "demo_carrier")

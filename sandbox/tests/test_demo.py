@@ -34,9 +34,11 @@ def test_wms_carrier_and_bank_seeds_are_repeatable(sandbox):
     wms = WmsControl(sandbox, demo.WAREHOUSE)
     state = wms.state()
     assert state["auto_ship_seconds"] == demo.AUTO_SHIP_SECONDS
-    assert state["refuse_short"] and not state["own_labels"]
-    # the WMS has none of the caps: it refuses the orders of caps
-    assert [(x["sku"], x["quantity"]) for x in wms.stock()] == [("MUG-WHITE", 60)]
+    assert state["refuse_skus"] == demo.REFUSED_AT_WMS and not state["own_labels"]
+    assert sorted((x["sku"], x["quantity"]) for x in wms.stock()) == [
+        ("CAP-BLUE", 25),
+        ("MUG-WHITE", 60),
+    ]
     carrier = CarrierControl(sandbox, demo.CARRIER_ACCOUNT)
     assert carrier.state()["webhooks"] == 1
     assert carrier.state()["auto_walk"]["by_street"] == {demo.UNDELIVERABLE: "failure"}

@@ -381,3 +381,17 @@ def test_auto_ship_without_own_labels_and_refusing_what_stock_lacks():
         assert refused["data"]["status"] == "refused"
         assert refused["data"]["reason"] == "not enough stock: CAP-BLUE (2 of 3)"
         assert wms.state()["orders"]["WH/OUT/00002"] == "refused"
+        # a SKU the WMS refuses, whatever its stock
+        wms.configure(refuse_skus={"CAP-BLUE": "CAP-BLUE is on quality hold"})
+        wms.set_stock([{"sku": "CAP-BLUE", "quantity": 5}])
+        release(wms, "WH/OUT/00003", lines=lines)
+        for _round in range(200):
+            if len(hook.events()) >= 6:
+                break
+            hook.event.clear()
+            hook.event.wait(0.05)
+        refused = [
+            e for e in hook.events() if e["data"]["order_ref"] == "WH/OUT/00003"
+        ][-1]
+        assert refused["data"]["status"] == "refused"
+        assert refused["data"]["reason"] == "CAP-BLUE is on quality hold"

@@ -12,9 +12,10 @@
 Bearer token per warehouse (default ``sandbox-wms-token``), 401 otherwise.
 The WMS keeps its own stock (per SKU, lot and location), ships on a control
 call or on its own after ``auto_ship_seconds`` (full, partial, split into
-several shipments, with lots, serials and packages; with ``refuse_short`` the
-automatic shipment refuses an order its stock does not cover, an
-``order.status`` ``refused`` event; ``own_labels: false`` ships packages
+several shipments, with lots, serials and packages; the automatic shipment
+refuses, an ``order.status`` ``refused`` event, an order with a SKU of
+``refuse_skus`` (``{sku: reason}``) or, with ``refuse_short``, an order its
+stock does not cover; ``own_labels: false`` ships packages
 without a tracking number, for Odoo to buy the labels), receives goods, refuses
 cancels and changes of picked orders, and sends every event as a signed
 webhook (``X-Integration-Signature``) to ``webhook_url``; ``lose_webhooks: n``
@@ -57,6 +58,7 @@ SETTINGS = (
     "auto_acknowledge",
     "auto_ship_seconds",
     "refuse_short",
+    "refuse_skus",
     "own_labels",
     "lose_webhooks",
     "name",
@@ -153,6 +155,7 @@ class WmsSystem(System):
                 "auto_acknowledge": True,
                 "auto_ship_seconds": None,
                 "refuse_short": False,
+                "refuse_skus": {},
                 "own_labels": True,
                 "lose_webhooks": 0,
                 "products": {},
@@ -341,8 +344,8 @@ class WmsSystem(System):
             order = state and state["orders"].get(ref)
             if not order or order["status"] in ("cancelled", "shipped", "refused"):
                 return
-            short = self._short_lines(state, order) if state["refuse_short"] else []
-            if short:
+            reason = self._refusal(state, order)
+            if reason:
                 order["status"] = "refused"
                 self._emit(
                     state,
@@ -352,11 +355,22 @@ class WmsSystem(System):
                         "kind": "outbound",
                         "status": "refused",
                         "revision": order["revision"],
-                        "reason": "not enough stock: " + ", ".join(short),
+                        "reason": reason,
                     },
                 )
                 return
             self._ship(state, order, {})
+
+    def _refusal(self, state, order):
+        """Why the automatic shipment refuses ``order`` (None: it ships):
+        a SKU of ``refuse_skus`` (its reason), else with ``refuse_short`` the
+        SKUs its stock does not cover."""
+        for line in order["lines"]:
+            reason = (state["refuse_skus"] or {}).get(line["sku"])
+            if reason:
+                return reason
+        short = self._short_lines(state, order) if state["refuse_short"] else []
+        return "not enough stock: " + ", ".join(short) if short else None
 
     def _short_lines(self, state, order):
         """``"<sku> (<available> of <wanted>)"`` for each SKU of ``order``'s
