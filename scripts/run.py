@@ -16,8 +16,14 @@
 
 The connect step: seed the sandbox's demo shop (it keeps nothing between
 starts), point the demo Shopify backend at it, set the suite's webhook base
-URL, read the shop's locations, register the webhooks, send the stock; when
-the backend has received nothing yet, three demo orders follow by webhook.
+URL, read the shop's locations (those of an earlier start archived), register
+the webhooks, send the stock; then the WMS, carrier and bank demo backends
+(``connect_demo_fulfilment``: each pointed at the sandbox, the sandbox's side
+seeded to ship, deliver and pay on its own, the web shop's warehouse mapped
+to the WMS, Shopify's standard shipping line to the demo carrier, the bank
+pulled every minute); when the Shopify backend has received nothing yet, the
+demo orders follow by webhook (``sandbox/demo.py``: most go to paid, one
+stops at each kind of exception).
 
 Options: ``--port`` (8069), ``--db`` (integration_demo), ``--no-sandbox``,
 ``--sandbox-port`` (8079), ``--interface`` (127.0.0.1), ``--workers`` (0),
@@ -352,12 +358,30 @@ def connect_demo_shop(odoo_url, sandbox_url, dbname, webhook_base_url=None):
         (webhook_base_url or odoo_url).rstrip("/"),
     )
     call("integration.backend", "action_shopify_fetch_locations", [backend_id])
+    # The shop of an earlier start is gone: its locations are archived (their
+    # warehouses go to the new shop's) and the inventory items Odoo found in
+    # it forgotten (the stock export looks them up again by SKU).
+    live = {str(location["id"]) for location in shop.locations()}
     locations = call(
         "shopify.location",
         "search_read",
         [("backend_id", "=", backend_id)],
-        fields=["warehouse_ids"],
+        fields=["shopify_id", "warehouse_ids"],
     )
+    gone = [loc for loc in locations if loc["shopify_id"] not in live]
+    locations = [loc for loc in locations if loc["shopify_id"] in live]
+    if gone:
+        call(
+            "shopify.location",
+            "write",
+            [loc["id"] for loc in gone],
+            {"active": False, "warehouse_ids": [(5,)]},
+        )
+        stale = call(
+            "shopify.inventory.item", "search", [("backend_id", "=", backend_id)]
+        )
+        if stale:
+            call("shopify.inventory.item", "unlink", stale)
     if locations and not any(loc["warehouse_ids"] for loc in locations):
         warehouse = call(
             "integration.backend",
