@@ -298,6 +298,21 @@ class BankControl:
             "POST", "/transactions", json={"iban": iban, "transactions": transactions}
         )["transactions"]
 
+    def set_payer(self, iban, odoo_url, db, login, password, **options):
+        """Start the payer (``interval``, ``references``): it pays the posted
+        invoices of that Odoo into ``iban``."""
+        spec = dict(
+            options, iban=iban, odoo_url=odoo_url, db=db, login=login, password=password
+        )
+        return self._c("PUT", "/payer", json=spec)
+
+    def stop_payer(self):
+        return self._c("PUT", "/payer", json=None)
+
+    def pay_now(self):
+        """One round of the payer now: the transactions it booked."""
+        return self._c("POST", "/payer/run")["transactions"]
+
     def camt053(self, iban, token="sandbox-bank-token", **dates):
         """The bank API's camt.053 statement download (``from``/``to``: ISO
         booking dates), as bytes."""

@@ -16,8 +16,14 @@
 
 The connect step: seed the sandbox's demo shop (it keeps nothing between
 starts), point the demo Shopify backend at it, set the suite's webhook base
-URL, read the shop's locations, register the webhooks, send the stock; when
-the backend has received nothing yet, three demo orders follow by webhook.
+URL, read the shop's locations (those of an earlier start archived), register
+the webhooks, send the stock; then the WMS, carrier and bank demo backends
+(``connect_demo_fulfilment``: each pointed at the sandbox, the sandbox's side
+seeded to ship, deliver and pay on its own, the web shop's warehouse mapped
+to the WMS, Shopify's standard shipping line to the demo carrier, the bank
+pulled every minute); when the Shopify backend has received nothing yet, the
+demo orders follow by webhook (``sandbox/demo.py``: most go to paid, one
+stops at each kind of exception).
 
 Options: ``--port`` (8069), ``--db`` (integration_demo), ``--no-sandbox``,
 ``--sandbox-port`` (8079), ``--interface`` (127.0.0.1), ``--workers`` (0),
@@ -352,12 +358,30 @@ def connect_demo_shop(odoo_url, sandbox_url, dbname, webhook_base_url=None):
         (webhook_base_url or odoo_url).rstrip("/"),
     )
     call("integration.backend", "action_shopify_fetch_locations", [backend_id])
+    # The shop of an earlier start is gone: its locations are archived (their
+    # warehouses go to the new shop's) and the inventory items Odoo found in
+    # it forgotten (the stock export looks them up again by SKU).
+    live = {str(location["id"]) for location in shop.locations()}
     locations = call(
         "shopify.location",
         "search_read",
         [("backend_id", "=", backend_id)],
-        fields=["warehouse_ids"],
+        fields=["shopify_id", "warehouse_ids"],
     )
+    gone = [loc for loc in locations if loc["shopify_id"] not in live]
+    locations = [loc for loc in locations if loc["shopify_id"] in live]
+    if gone:
+        call(
+            "shopify.location",
+            "write",
+            [loc["id"] for loc in gone],
+            {"active": False, "warehouse_ids": [(5,)]},
+        )
+        stale = call(
+            "shopify.inventory.item", "search", [("backend_id", "=", backend_id)]
+        )
+        if stale:
+            call("shopify.inventory.item", "unlink", stale)
     if locations and not any(loc["warehouse_ids"] for loc in locations):
         warehouse = call(
             "integration.backend",
@@ -375,11 +399,155 @@ def connect_demo_shop(odoo_url, sandbox_url, dbname, webhook_base_url=None):
     call("integration.backend", "action_shopify_register_webhooks", [backend_id])
     # the fresh shop holds its seed quantities: send Odoo's (the system of record)
     call("integration.backend", "action_shopify_export_stock_now", [backend_id])
+    notes = connect_demo_fulfilment(
+        call,
+        demo_record,
+        sandbox_url.rstrip("/"),
+        (webhook_base_url or odoo_url).rstrip("/"),
+        dbname,
+        backend_id,
+    )
     if not received:
         orders = demo.demo_orders(shop)
         names = ", ".join(order["name"] for order in orders)
-        return f"Shopify  demo shop connected; orders {names} are on their way"
-    return "Shopify  demo shop connected (sandbox shop 'demo')"
+        notes.insert(
+            0, f"Shopify  demo shop connected; orders {names} are on their way"
+        )
+    else:
+        notes.insert(0, "Shopify  demo shop connected (sandbox shop 'demo')")
+    return "\n".join(notes)
+
+
+def connect_demo_fulfilment(call, demo_record, sandbox_url, odoo_url, dbname, shop_id):
+    """The rest of the demo flow, each part when its demo backend exists:
+    the WMS of the web shop's warehouse (seeded with Odoo's stock, shipping on its
+    own), the carrier (parcels walking on their own, its webhook, the Shopify
+    shipping line mapped to its shipping method), the bank (its API, the
+    company's account on the bank journal, a pull every minute, the payer of
+    the invoices). ``odoo_url``: where the sandbox reaches Odoo. Returns the
+    lines to print."""
+    from sandbox import demo  # noqa: PLC0415
+
+    Backend = "integration.backend"
+    notes = []
+
+    def webhook_url(backend_id):
+        return call(Backend, "read", [backend_id], fields=["webhook_url"])[0][
+            "webhook_url"
+        ]
+
+    wms_id = demo_record("connector_wms", "demo_backend_wms")
+    if wms_id:
+        call(
+            Backend,
+            "write",
+            [wms_id],
+            {"base_url": f"{sandbox_url}/wms/{demo.WAREHOUSE}"},
+        )
+        products = call(
+            "product.product",
+            "search_read",
+            [("default_code", "in", list(demo.PRODUCTS))],
+            fields=["default_code", "qty_available"],
+        )
+        stock = {p["default_code"]: int(p["qty_available"]) for p in products}
+        demo.seed_wms(sandbox_url, webhook_url(wms_id), stock)
+        # the web shop's warehouse is run by the WMS
+        warehouse_id = demo_record("connector_shopify", "demo_warehouse_shop")
+        if warehouse_id:
+            mapped = call(
+                "stock.warehouse", "read", [warehouse_id], fields=["wms_backend_id"]
+            )[0]["wms_backend_id"]
+            if not mapped:
+                call(
+                    "stock.warehouse",
+                    "write",
+                    [warehouse_id],
+                    {"wms_backend_id": wms_id},
+                )
+        notes.append(
+            f"WMS      warehouse {demo.WAREHOUSE} ships released orders after "
+            f"{demo.AUTO_SHIP_SECONDS} s (it refuses {', '.join(demo.REFUSED_AT_WMS)})"
+        )
+    carrier_backend_id = demo_record("connector_carrier", "demo_backend_carrier")
+    carrier_id = demo_record("connector_carrier", "demo_carrier")
+    if carrier_backend_id:
+        call(
+            Backend,
+            "write",
+            [carrier_backend_id],
+            {"base_url": f"{sandbox_url}/carrier/{demo.CARRIER_ACCOUNT}/v2"},
+        )
+        demo.seed_carrier(sandbox_url, webhook_url(carrier_backend_id))
+        if carrier_id:
+            # Shopify's standard shipping line ships with the demo carrier
+            mapping = [
+                ("backend_id", "=", shop_id),
+                ("kind", "=", "carrier_service"),
+                ("external_code", "=", "STD"),
+            ]
+            if not call("integration.value.map", "search_count", mapping):
+                call(
+                    "integration.value.map",
+                    "create",
+                    {
+                        "backend_id": shop_id,
+                        "kind": "carrier_service",
+                        "external_code": "STD",
+                        "record_ref": f"delivery.carrier,{carrier_id}",
+                    },
+                )
+        notes.append(
+            "Carrier  parcels walk to delivered on their own "
+            f"(not to a street with '{demo.UNDELIVERABLE}')"
+        )
+    bank_id = demo_record("connector_bank", "demo_backend_bank")
+    if bank_id:
+        call(
+            Backend,
+            "write",
+            [bank_id],
+            {"base_url": f"{sandbox_url}/bank/{demo.BANK}", "api_key": demo.BANK_TOKEN},
+        )
+        company = call(Backend, "read", [bank_id], fields=["company_id"])[0][
+            "company_id"
+        ]
+        journals = call(
+            "account.journal",
+            "search_read",
+            [("type", "=", "bank"), ("company_id", "=", company[0])],
+            fields=["bank_acc_number", "currency_id"],
+            limit=1,
+            order="sequence, id",
+        )
+        if journals and journals[0]["bank_acc_number"] != demo.IBAN:
+            call(
+                "account.journal",
+                "write",
+                [journals[0]["id"]],
+                {"bank_acc_number": demo.IBAN},
+            )
+        currency = call("res.company", "read", [company[0]], fields=["currency_id"])[0][
+            "currency_id"
+        ][1]
+        # a pull every minute; the fresh sandbox's positions start again
+        rules = call(
+            "integration.sync.rule",
+            "search",
+            [("backend_id", "=", bank_id), ("business_object", "=", "bank_statement")],
+        )
+        call(
+            "integration.sync.rule",
+            "write",
+            rules,
+            {"interval_minutes": 1, "cursor": False, "next_run_at": False},
+        )
+        demo.seed_bank(sandbox_url, currency, odoo_url, dbname, "admin", "admin")
+        notes.append(
+            f"Bank     pays posted invoices within {demo.PAYER_INTERVAL} s; "
+            "Odoo pulls the statement every minute"
+        )
+    return notes
 
 
 # ---------------------------------------------------------------- waiting

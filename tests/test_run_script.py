@@ -162,3 +162,79 @@ def test_creates_then_updates_and_keeps_the_data(tmp_path):
         assert states == {"base": "installed", "barcodes": "installed"}
     finally:
         scratch.drop()
+
+
+def test_connect_step_seeds_the_sandbox_and_wires_the_demo_backends():
+    """The connect step's WMS, carrier and bank part against a real sandbox
+    and a stand-in for Odoo's XML-RPC (what it writes is recorded)."""
+    from sandbox import demo  # noqa: PLC0415
+    from sandbox.carrier.control import CarrierControl  # noqa: PLC0415
+    from sandbox.testing import RunningSandbox  # noqa: PLC0415
+    from sandbox.wms.control import WmsControl  # noqa: PLC0415
+
+    records = {
+        ("connector_wms", "demo_backend_wms"): 11,
+        ("connector_shopify", "demo_warehouse_shop"): 21,
+        ("connector_carrier", "demo_backend_carrier"): 12,
+        ("connector_carrier", "demo_carrier"): 31,
+        ("connector_bank", "demo_backend_bank"): 13,
+    }
+    answers = {
+        ("product.product", "search_read"): [
+            {"default_code": "MUG-WHITE", "qty_available": 60.0}
+        ],
+        ("stock.warehouse", "read"): [{"wms_backend_id": False}],
+        ("integration.value.map", "search_count"): 0,
+        ("account.journal", "search_read"): [{"id": 7, "bank_acc_number": False}],
+        ("res.company", "read"): [{"currency_id": [2, "USD"]}],
+        ("integration.sync.rule", "search"): [9],
+    }
+    writes = []
+
+    def call(model, method, *args, **kwargs):
+        if method in ("write", "create"):
+            writes.append((model, method, args))
+            return True
+        if model == "integration.backend" and method == "read":
+            backend_id = args[0][0]
+            return [
+                {
+                    "webhook_url": f"http://odoo.invalid/integration/webhook/{backend_id}",
+                    "company_id": [1, "YourCompany"],
+                }
+            ]
+        return answers[(model, method)]
+
+    with RunningSandbox() as sb:
+        notes = run.connect_demo_fulfilment(
+            call, lambda *key: records.get(key), sb.url, "http://odoo.invalid", "db", 5
+        )
+        bank = sb.bank(demo.BANK)
+        try:
+            assert len(notes) == 3
+            wms = WmsControl(sb, demo.WAREHOUSE).state()
+            assert wms["webhook_url"] == "http://odoo.invalid/integration/webhook/11"
+            assert wms["auto_ship_seconds"] == demo.AUTO_SHIP_SECONDS
+            assert CarrierControl(sb, demo.CARRIER_ACCOUNT).state()["webhooks"] == 1
+            assert bank.state()["accounts"] == {demo.IBAN: 0}
+        finally:
+            bank.stop_payer()
+    assert ("stock.warehouse", "write", ([21], {"wms_backend_id": 11})) in writes
+    assert (
+        "integration.value.map",
+        "create",
+        (
+            {
+                "backend_id": 5,
+                "kind": "carrier_service",
+                "external_code": "STD",
+                "record_ref": "delivery.carrier,31",
+            },
+        ),
+    ) in writes
+    assert ("account.journal", "write", ([7], {"bank_acc_number": demo.IBAN})) in writes
+    rule = next(w for w in writes if w[0] == "integration.sync.rule")
+    assert rule[2] == (
+        [9],
+        {"interval_minutes": 1, "cursor": False, "next_run_at": False},
+    )

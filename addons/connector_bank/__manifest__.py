@@ -2,7 +2,7 @@
     "name": "Bank Connector",
     "summary": "Bank statements in (camt.053 / MT940 files and a bank JSON API), "
     "payments matched to open invoices and reconciled, exceptions on the desk",
-    "version": "17.0.1.1.0",
+    "version": "17.0.1.1.1",
     "category": "Accounting/Accounting",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",

@@ -3,7 +3,7 @@
     "summary": "Labels and tracking through an EasyPost-compatible carrier API: "
     "labels bought exactly once, tracking timeline and proof of delivery by "
     "webhook, cancel that voids, invoicing on delivery, failures on the desk",
-    "version": "17.0.1.1.0",
+    "version": "17.0.1.1.1",
     "category": "Inventory/Delivery",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",
@@ -22,4 +22,5 @@
         "views/report_deliveryslip.xml",
         "views/connector_carrier_menus.xml",
     ],
+    "demo": ["demo/carrier_demo.xml"],
 }

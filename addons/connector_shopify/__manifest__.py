@@ -2,7 +2,7 @@
     "name": "Shopify Connector",
     "summary": "Shopify orders, cancellations and refunds in; stock levels and "
     "fulfillments with tracking out; on the integration exception desk",
-    "version": "17.0.1.2.0",
+    "version": "17.0.1.2.1",
     "category": "Integration",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",

@@ -3,7 +3,7 @@
     "summary": "Delivery orders released to a warehouse system once reserved, "
     "shipments and receipts confirmed back exactly once, stock reconciled by "
     "system of record, on a documented JSON contract",
-    "version": "17.0.1.1.0",
+    "version": "17.0.1.1.1",
     "category": "Inventory/Inventory",
     "website": "https://github.com/integration-suite/odoo-integration-suite",
     "author": "Integration Suite",
@@ -21,4 +21,5 @@
         "views/wms_stock_difference_views.xml",
         "views/connector_wms_menus.xml",
     ],
+    "demo": ["demo/wms_demo.xml"],
 }

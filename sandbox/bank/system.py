@@ -18,9 +18,21 @@ transactions'. Faults (``system: "bank"``,
 Control (``/_control/bank/<bank>``): ``POST /accounts`` ``{iban, currency,
 name}``, ``POST /transactions`` ``{iban, transactions: [{amount, ...}]}``
 (ids and dates filled in when missing), ``PATCH`` ``{token}``, ``GET`` state.
+
+The payer (``PUT /payer`` ``{iban, odoo_url, db, login, password, interval,
+references}``, an empty body stops it; ``POST /payer/run``: one round now): the
+customers who pay. Every ``interval`` seconds (default 5) it reads the posted
+customer invoices not paid of an Odoo (XML-RPC) and books, once per invoice,
+a credit on ``iban`` of its amount due, from its partner, with its payment
+reference as remittance; ``references`` (``{partner name: text}``) makes a
+partner whose name contains the key write that text instead (a payment
+Odoo cannot match by reference).
 """
 
 import datetime
+import logging
+import threading
+import xmlrpc.client
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
@@ -37,6 +49,9 @@ from ..core.util import (
 
 DEFAULT_TOKEN = "sandbox-bank-token"
 MAX_LIMIT = 500
+PAYER_KEYS = ("iban", "odoo_url", "db", "login", "password")
+
+_logger = logging.getLogger(__name__)
 
 
 class BankSystem(System):
@@ -44,6 +59,7 @@ class BankSystem(System):
 
     def __init__(self, ctx):
         super().__init__(ctx)
+        self._timers = {}
         self.reset()
 
     def api_routes(self):
@@ -58,6 +74,8 @@ class BankSystem(System):
             ("/<bank>", "bank_state", ["GET", "PATCH"]),
             ("/<bank>/accounts", "create_account", ["POST"]),
             ("/<bank>/transactions", "add_transactions", ["POST"]),
+            ("/<bank>/payer", "payer", ["GET", "PUT"]),
+            ("/<bank>/payer/run", "payer_run", ["POST"]),
         ]
 
     def categories(self, request, handler, values):
@@ -68,6 +86,9 @@ class BankSystem(System):
 
     def reset(self):
         with self.lock:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers = {}
             self.banks = {}
 
     def describe(self):
@@ -77,7 +98,14 @@ class BankSystem(System):
     # -- state -----------------------------------------------------------------
     def _bank(self, name):
         return self.banks.setdefault(
-            name, {"token": DEFAULT_TOKEN, "accounts": {}, "sequence": 0}
+            name,
+            {
+                "token": DEFAULT_TOKEN,
+                "accounts": {},
+                "sequence": 0,
+                "payer": None,
+                "paid": {},  # invoice name -> transaction id (the payer's)
+            },
         )
 
     def _account(self, bank, iban):
@@ -192,36 +220,144 @@ class BankSystem(System):
 
     def add_transactions(self, request, bank):
         spec = read_json(request)
-        today = datetime.date.today().isoformat()
         with self.lock:
             state = self._bank(bank)
             account = self._account(state, spec.get("iban", ""))
-            added = []
-            for item in spec.get("transactions", []):
-                state["sequence"] += 1
-                transaction = {
-                    "id": item.get("id") or f"TX-{state['sequence']:08d}",
-                    "booking_date": item.get("booking_date", today),
-                    "value_date": item.get("value_date")
-                    or item.get("booking_date", today),
-                    "amount": str(Decimal(str(item["amount"]))),
-                    "currency": item.get("currency", account["currency"]),
-                    "status": item.get("status", "booked"),
-                }
-                for key in (
-                    "end_to_end_id",
-                    "remittance_structured",
-                    "remittance_unstructured",
-                    "bank_transaction_code",
-                    "counterparty",
-                    "original_amount",
-                    "original_currency",
-                ):
-                    if key in item:
-                        transaction[key] = item[key]
-                account["transactions"].append(transaction)
-                added.append(transaction)
+            added = self._book(state, account, spec.get("transactions", []))
             return json_response({"transactions": added}, 201)
+
+    # -- the payer ---------------------------------------------------------------
+    def payer(self, request, bank):
+        with self.lock:
+            state = self._bank(bank)
+            if request.method == "PUT":
+                spec = read_json(request) or None  # null or nothing: stop
+                if spec is not None:
+                    missing = [key for key in PAYER_KEYS if not spec.get(key)]
+                    if missing:
+                        raise ApiError(400, {"error": f"missing {', '.join(missing)}"})
+                    self._account(state, spec["iban"])
+                    spec = dict(spec, interval=float(spec.get("interval") or 5))
+                state["payer"] = spec
+                timer = self._timers.pop(bank, None)
+                if timer:
+                    timer.cancel()
+                if spec:
+                    self._arm(bank, spec["interval"])
+            return json_response({"payer": state["payer"], "paid": state["paid"]})
+
+    def payer_run(self, request, bank):
+        return json_response({"transactions": self._pay_round(bank)})
+
+    def _arm(self, bank, seconds):
+        timer = threading.Timer(seconds, self._payer_tick, (bank,))
+        timer.daemon = True
+        self._timers[bank] = timer
+        timer.start()
+
+    def _payer_tick(self, bank):
+        try:
+            self._pay_round(bank)
+        except Exception:  # a round that fails (Odoo away): the next one tries
+            _logger.exception("bank %s: the payer's round failed", bank)
+        with self.lock:
+            state = self.banks.get(bank)
+            payer = state and state["payer"]
+            if payer and self._timers.get(bank) is threading.current_thread():
+                self._arm(bank, payer["interval"])
+
+    def _pay_round(self, bank):
+        """Pay the invoices of Odoo not paid yet (each once); the
+        transactions booked."""
+        with self.lock:
+            payer = dict(self._bank(bank)["payer"] or {})
+        if not payer:
+            raise ApiError(409, {"error": "no payer: PUT /payer first"})
+        invoices = open_invoices(payer)
+        with self.lock:
+            state = self._bank(bank)
+            account = self._account(state, payer["iban"])
+            items, names = [], []
+            for invoice in invoices:
+                if invoice["name"] in state["paid"]:
+                    continue
+                partner = (invoice.get("partner_id") or [0, ""])[1] or ""
+                reference = invoice.get("payment_reference") or invoice["name"]
+                for text, written in (payer.get("references") or {}).items():
+                    if text.lower() in partner.lower():
+                        reference = written
+                        break
+                items.append(
+                    {
+                        # one id per invoice: paid again after a restart of
+                        # the sandbox, it is the same transaction for Odoo
+                        "id": f"PAY-{invoice['name']}",
+                        "amount": f"{Decimal(str(invoice['amount_residual'])):.2f}",
+                        "remittance_unstructured": reference,
+                        "counterparty": {"name": partner},
+                    }
+                )
+                names.append(invoice["name"])
+            added = self._book(state, account, items)
+            for name, transaction in zip(names, added):
+                state["paid"][name] = transaction["id"]
+            return added
+
+    def _book(self, state, account, items):
+        today = datetime.date.today().isoformat()
+        added = []
+        for item in items:
+            state["sequence"] += 1
+            transaction = {
+                "id": item.get("id") or f"TX-{state['sequence']:08d}",
+                "booking_date": item.get("booking_date", today),
+                "value_date": item.get("value_date") or item.get("booking_date", today),
+                "amount": str(Decimal(str(item["amount"]))),
+                "currency": item.get("currency", account["currency"]),
+                "status": item.get("status", "booked"),
+            }
+            for key in (
+                "end_to_end_id",
+                "remittance_structured",
+                "remittance_unstructured",
+                "bank_transaction_code",
+                "counterparty",
+                "original_amount",
+                "original_currency",
+            ):
+                if key in item:
+                    transaction[key] = item[key]
+            account["transactions"].append(transaction)
+            added.append(transaction)
+        return added
+
+
+def open_invoices(payer):
+    """The posted customer invoices with nothing paid of an Odoo (XML-RPC)."""
+    url = payer["odoo_url"].rstrip("/")
+    common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common")
+    uid = common.authenticate(payer["db"], payer["login"], payer["password"], {})
+    if not uid:
+        raise ApiError(502, {"error": "the payer cannot log in to Odoo"})
+    models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
+    return models.execute_kw(
+        payer["db"],
+        uid,
+        payer["password"],
+        "account.move",
+        "search_read",
+        [
+            [
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "=", "not_paid"),
+            ]
+        ],
+        {
+            "fields": ["name", "payment_reference", "amount_residual", "partner_id"],
+            "order": "id",
+        },
+    )
 
 
 def _camt_entry(tx, currency):

@@ -29,7 +29,13 @@ Control (``/_control/carrier/<account>``):
 
 * ``GET|PATCH`` the account: ``api_key``, ``rate_adjustment`` (added to every
   later rate, e.g. "2.00"), ``services`` (``[{carrier, service, base, per_oz,
-  delivery_days}]``).
+  delivery_days}]``), ``auto_walk`` (``{walk, delay, interval, signed_by,
+  by_street}`` or null): every parcel bought afterwards walks on its own, one
+  step every ``interval`` seconds (default 5; the first after ``delay``) of
+  ``walk`` (default
+  "delivered", signed by ``signed_by`` or the recipient's name), or of the
+  walk ``by_street`` gives for a street containing its text (e.g.
+  ``{"Nowhere": "failure"}``).
 * ``POST /trackers/<tracking_code>/advance``: one step ``{status,
   status_detail, message, signed_by, datetime, location}``, or ``{walk:
   "delivered"|"failure"|"return_to_sender"|..., interval}``: the walk's
@@ -206,6 +212,7 @@ class CarrierSystem(System):
                 "purchases": [],
                 "buy_timeouts": [],  # [seconds, ...] one per coming purchase
                 "lose_webhooks": 0,
+                "auto_walk": None,  # {walk, interval, signed_by, by_street}
                 "sequence": 0,
             }
             for carrier in sorted({s["carrier"] for s in account["services"]}):
@@ -518,6 +525,8 @@ class CarrierSystem(System):
         ]
         tracker = self._new_tracker(state, code, rate["carrier"], shipment["id"])
         shipment["tracker"] = tracker
+        if state["auto_walk"]:
+            self._auto_walk(state, shipment, tracker)
         state["purchases"].append(
             {
                 "shipment_id": shipment["id"],
@@ -895,6 +904,17 @@ class CarrierSystem(System):
                     state["api_key"] = spec["api_key"]
                 if "rate_adjustment" in spec:
                     state["rate_adjustment"] = _money(str(spec["rate_adjustment"]))
+                if "auto_walk" in spec:
+                    auto = spec["auto_walk"]
+                    if auto is not None:
+                        try:
+                            for name in [auto.get("walk") or "delivered"] + list(
+                                (auto.get("by_street") or {}).values()
+                            ):
+                                walk_steps(name)
+                        except (ValueError, AttributeError) as exc:
+                            raise ApiError(422, {"error": str(exc)}) from exc
+                    state["auto_walk"] = auto
                 if spec.get("services"):
                     state["services"] = [dict(s) for s in spec["services"]]
                     for carrier in {s["carrier"] for s in state["services"]}:
@@ -911,6 +931,7 @@ class CarrierSystem(System):
                     "trackers": len(state["trackers"]),
                     "events": len(state["events"]),
                     "webhooks": len(state["webhooks"]),
+                    "auto_walk": state["auto_walk"],
                 }
             )
 
@@ -962,8 +983,36 @@ class CarrierSystem(System):
             )
             return json_response({"tracker": tracker, "steps": 1})
 
-    def _schedule(self, account, tracker_id, steps, extra, interval):
-        """One step every ``interval`` seconds, from a timer thread."""
+    def _auto_walk(self, state, shipment, tracker):
+        """A purchased parcel walks on its own (the account's ``auto_walk``):
+        its walk (``by_street``: a walk for the parcels whose street contains
+        a text), one step every ``interval`` seconds, signed by the
+        recipient (or ``signed_by``) when delivered."""
+        spec = state["auto_walk"]
+        street = (shipment["to_address"].get("street1") or "").lower()
+        walk = spec.get("walk") or "delivered"
+        for text, other in (spec.get("by_street") or {}).items():
+            if text.lower() in street:
+                walk = other
+                break
+        done = {(d["status"], d["status_detail"]) for d in tracker["tracking_details"]}
+        steps = [s for s in walk_steps(walk) if (s[0], s[1]) not in done]
+        signed_by = spec.get("signed_by") or (
+            (shipment["to_address"].get("name") or "").upper() or None
+        )
+        interval = float(spec.get("interval") or 5)
+        self._schedule(
+            state["name"],
+            tracker["id"],
+            steps,
+            {"signed_by": signed_by},
+            interval,
+            delay=spec.get("delay"),
+        )
+
+    def _schedule(self, account, tracker_id, steps, extra, interval, delay=None):
+        """One step every ``interval`` seconds (the first after ``delay``,
+        default ``interval``), from a timer thread."""
 
         def run(remaining):
             with self.lock:
@@ -984,7 +1033,8 @@ class CarrierSystem(System):
                     self._timers.append(timer)
                     timer.start()
 
-        timer = threading.Timer(interval, run, [steps])
+        first = interval if delay is None else float(delay)
+        timer = threading.Timer(first, run, [steps])
         timer.daemon = True
         self._timers.append(timer)
         timer.start()

@@ -1,5 +1,6 @@
 """The simulated bank API: token auth, cursor pages, faults."""
 
+import threading
 import xml.etree.ElementTree as ET
 
 import requests
@@ -86,3 +87,73 @@ def test_camt053_statement_download():
         later = bank.camt053(IBAN, after=entries and "TX-00000001")
         assert later.count(b"<Ntry>") == 1
         assert bank.camt053(IBAN, after="TX-00000002").count(b"<Ntry>") == 0
+
+
+class FakeOdoo:
+    """An XML-RPC endpoint answering like Odoo with a list of invoices."""
+
+    def __init__(self, invoices):
+        from xmlrpc.server import (  # noqa: PLC0415
+            SimpleXMLRPCRequestHandler,
+            SimpleXMLRPCServer,
+        )
+
+        class Handler(SimpleXMLRPCRequestHandler):
+            rpc_paths = ("/xmlrpc/2/common", "/xmlrpc/2/object")
+
+        self.invoices = invoices
+        self.server = SimpleXMLRPCServer(
+            ("127.0.0.1", 0), Handler, logRequests=False, allow_none=True
+        )
+        self.server.register_function(lambda *args: 2, "authenticate")
+        self.server.register_function(lambda *args: list(self.invoices), "execute_kw")
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_payer_pays_each_posted_invoice_once_by_reference():
+    invoices = [
+        {
+            "name": "INV/2026/00001",
+            "payment_reference": "INV/2026/00001",
+            "amount_residual": 52.9,
+            "partner_id": [7, "Ann Peeters"],
+        },
+        {
+            "name": "INV/2026/00002",
+            "payment_reference": "INV/2026/00002",
+            "amount_residual": 20.0,
+            "partner_id": [8, "Dan Wrongref"],
+        },
+    ]
+    with RunningSandbox() as sb, FakeOdoo(invoices) as odoo:
+        bank = sb.bank("demo")
+        bank.create_account(IBAN, "USD", "Main")
+        bank.set_payer(
+            IBAN,
+            odoo.url,
+            "db",
+            "admin",
+            "admin",
+            interval=3600,  # the rounds of this test are asked for
+            references={"wrongref": "my order, thanks"},
+        )
+        paid = bank.pay_now()
+        assert [(t["amount"], t["remittance_unstructured"]) for t in paid] == [
+            ("52.90", "INV/2026/00001"),
+            ("20.00", "my order, thanks"),
+        ]
+        assert paid[0]["counterparty"] == {"name": "Ann Peeters"}
+        assert bank.pay_now() == []  # each invoice once
+        statement = bank.camt053(IBAN)
+        assert b"INV/2026/00001" in statement
+        bank.stop_payer()
+        assert bank._c("GET", "/payer")["payer"] is None

@@ -361,3 +361,26 @@ def test_reset_cancels_walks(carrier, sandbox):
     sandbox.reset()
     time.sleep(0.3)
     assert carrier.state()["events"] == 0
+
+
+def test_auto_walk_delivers_bought_parcels_signed_and_fails_by_street(
+    carrier, receiver
+):
+    subscribe(carrier, receiver.url)
+    carrier.configure(auto_walk={"interval": 0.01, "by_street": {"nowhere": "failure"}})
+    good = buy(carrier, create(carrier)).json()["tracking_code"]
+    bad_address = dict(shipment_spec()["to_address"], street1="1 Nowhere Lane")
+    bad = buy(carrier, create(carrier, to_address=bad_address)).json()["tracking_code"]
+    # delivered: 5 steps after the label; failure: 4
+    receiver.wait_for(9, timeout=10)
+    trackers = {
+        t["tracking_code"]: t for t in carrier.api("GET", "trackers").json()["trackers"]
+    }
+    assert trackers[good]["status"] == "delivered"
+    assert trackers[good]["signed_by"] == "DANA O'NEIL"
+    assert trackers[bad]["status"] == "failure"
+    bodies = [json.loads(r["body"]) for r in receiver.requests]
+    assert {b["description"] for b in bodies} == {"tracker.updated"}
+    assert all(r["headers"].get("X-Hmac-Signature") for r in receiver.requests)
+    with pytest.raises(AssertionError):
+        carrier.configure(auto_walk={"walk": "teleported"})

@@ -349,3 +349,49 @@ def test_faults_duplicates_and_out_of_order_deliveries():
         wms.resend(first)
         sb.drain(timeout=10)
         assert [e["event_id"] for e in hook.events()][-1] == first
+
+
+def test_auto_ship_without_own_labels_and_refusing_what_stock_lacks():
+    with RunningSandbox(webhook_config=FAST) as sb, Receiver() as hook:
+        wms = WmsControl(sb, "WH")
+        wms.configure(
+            webhook_url=hook.url,
+            auto_ship_seconds=0,
+            own_labels=False,
+            refuse_short=True,
+        )
+        wms.set_stock([{"sku": "CAP-BLUE", "quantity": 5}])
+        lines = [{"line_id": "1", "sku": "CAP-BLUE", "quantity": 3}]
+        release(wms, "WH/OUT/00001", lines=lines)
+        release(wms, "WH/OUT/00002", lines=lines)  # 2 caps left: refused
+        sb.drain()
+        for _round in range(200):
+            if len(hook.events()) >= 4:
+                break
+            hook.event.clear()
+            hook.event.wait(0.05)
+        by_order = {}
+        for event in hook.events():
+            by_order.setdefault(event["data"]["order_ref"], []).append(event)
+        shipped = by_order["WH/OUT/00001"][-1]
+        assert shipped["event_type"] == "shipment.confirmed"
+        assert shipped["data"]["packages"][0]["tracking_number"] is None
+        refused = by_order["WH/OUT/00002"][-1]
+        assert refused["event_type"] == "order.status"
+        assert refused["data"]["status"] == "refused"
+        assert refused["data"]["reason"] == "not enough stock: CAP-BLUE (2 of 3)"
+        assert wms.state()["orders"]["WH/OUT/00002"] == "refused"
+        # a SKU the WMS refuses, whatever its stock
+        wms.configure(refuse_skus={"CAP-BLUE": "CAP-BLUE is on quality hold"})
+        wms.set_stock([{"sku": "CAP-BLUE", "quantity": 5}])
+        release(wms, "WH/OUT/00003", lines=lines)
+        for _round in range(200):
+            if len(hook.events()) >= 6:
+                break
+            hook.event.clear()
+            hook.event.wait(0.05)
+        refused = [
+            e for e in hook.events() if e["data"]["order_ref"] == "WH/OUT/00003"
+        ][-1]
+        assert refused["data"]["status"] == "refused"
+        assert refused["data"]["reason"] == "CAP-BLUE is on quality hold"

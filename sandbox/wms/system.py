@@ -12,7 +12,11 @@
 Bearer token per warehouse (default ``sandbox-wms-token``), 401 otherwise.
 The WMS keeps its own stock (per SKU, lot and location), ships on a control
 call or on its own after ``auto_ship_seconds`` (full, partial, split into
-several shipments, with lots, serials and packages), receives goods, refuses
+several shipments, with lots, serials and packages; the automatic shipment
+refuses, an ``order.status`` ``refused`` event, an order with a SKU of
+``refuse_skus`` (``{sku: reason}``) or, with ``refuse_short``, an order its
+stock does not cover; ``own_labels: false`` ships packages
+without a tracking number, for Odoo to buy the labels), receives goods, refuses
 cancels and changes of picked orders, and sends every event as a signed
 webhook (``X-Integration-Signature``) to ``webhook_url``; ``lose_webhooks: n``
 records the next n events without sending them (the poll still lists them).
@@ -53,6 +57,9 @@ SETTINGS = (
     "refuse_changes",
     "auto_acknowledge",
     "auto_ship_seconds",
+    "refuse_short",
+    "refuse_skus",
+    "own_labels",
     "lose_webhooks",
     "name",
 )
@@ -147,6 +154,9 @@ class WmsSystem(System):
                 "refuse_changes": False,
                 "auto_acknowledge": True,
                 "auto_ship_seconds": None,
+                "refuse_short": False,
+                "refuse_skus": {},
+                "own_labels": True,
                 "lose_webhooks": 0,
                 "products": {},
                 "stock": {},
@@ -332,8 +342,51 @@ class WmsSystem(System):
         with self.lock:
             state = self.warehouses.get(wh)
             order = state and state["orders"].get(ref)
-            if order and order["status"] not in ("cancelled", "shipped"):
-                self._ship(state, order, {})
+            if not order or order["status"] in ("cancelled", "shipped", "refused"):
+                return
+            reason = self._refusal(state, order)
+            if reason:
+                order["status"] = "refused"
+                self._emit(
+                    state,
+                    "order.status",
+                    {
+                        "order_ref": ref,
+                        "kind": "outbound",
+                        "status": "refused",
+                        "revision": order["revision"],
+                        "reason": reason,
+                    },
+                )
+                return
+            self._ship(state, order, {})
+
+    def _refusal(self, state, order):
+        """Why the automatic shipment refuses ``order`` (None: it ships):
+        a SKU of ``refuse_skus`` (its reason), else with ``refuse_short`` the
+        SKUs its stock does not cover."""
+        for line in order["lines"]:
+            reason = (state["refuse_skus"] or {}).get(line["sku"])
+            if reason:
+                return reason
+        short = self._short_lines(state, order) if state["refuse_short"] else []
+        return "not enough stock: " + ", ".join(short) if short else None
+
+    def _short_lines(self, state, order):
+        """``"<sku> (<available> of <wanted>)"`` for each SKU of ``order``'s
+        remaining lines that the WMS's stock does not cover."""
+        wanted = {}
+        for line, left in self._remaining(order).values():
+            wanted[line["sku"]] = wanted.get(line["sku"], Decimal(0)) + left
+        short = []
+        for sku, quantity in sorted(wanted.items()):
+            available = sum(
+                (q for k, q in state["stock"].items() if k[0] == sku and q > 0),
+                Decimal(0),
+            )
+            if available < quantity:
+                short.append(f"{sku} ({_number(available)} of {_number(quantity)})")
+        return short
 
     def api_cancel(self, request, wh, ref):
         body = read_json(request)
@@ -620,7 +673,9 @@ class WmsSystem(System):
                         "weight_kg": _number(
                             sum(Decimal(str(x["quantity"])) for x in lines) / 2
                         ),
-                        "tracking_number": self._next(state, "TRK"),
+                        "tracking_number": self._next(state, "TRK")
+                        if state["own_labels"]
+                        else None,
                         "carrier": shipment_spec.get("carrier"),
                         "contents": [
                             {"sku": x["sku"], "quantity": x["quantity"]}
