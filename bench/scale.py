@@ -652,6 +652,7 @@ class LockWatcher(threading.Thread):
         self.stop = threading.Event()
         self.transactions = {}
         self.details = {}
+        self.index_only = {}
 
     def run(self):
         with self.connection.cursor() as cr:
@@ -662,17 +663,31 @@ class LockWatcher(threading.Thread):
                            extract(epoch FROM clock_timestamp() - a.xact_start),
                            extract(epoch FROM clock_timestamp() - a.query_start),
                            a.state, a.wait_event_type, a.wait_event,
-                           left(regexp_replace(a.query, '\\s+', ' ', 'g'), 100)
+                           left(regexp_replace(a.query, '\\s+', ' ', 'g'), 100),
+                           EXISTS (SELECT 1 FROM pg_locks l
+                                    WHERE l.pid = a.pid
+                                      AND l.relation = %(table)s::regclass)
                       FROM pg_stat_activity a
-                     WHERE a.pid = %s AND a.xact_start IS NOT NULL
+                     WHERE a.pid = %(pid)s AND a.xact_start IS NOT NULL
                        AND EXISTS (SELECT 1 FROM pg_locks l
                                     WHERE l.pid = a.pid
-                                      AND l.relation = %s::regclass)
+                                      AND l.relation IN (
+                                          SELECT %(table)s::regclass
+                                          UNION ALL
+                                          SELECT indexrelid FROM pg_index
+                                           WHERE indrelid = %(table)s::regclass))
                     """,
-                    (self.pid, self.table),
+                    {"pid": self.pid, "table": self.table},
                 )
-                for xact_start, seconds, *detail in cr.fetchall():
+                for xact_start, seconds, *detail, table in cr.fetchall():
                     seconds = float(seconds)
+                    if not table:
+                        # an index alone (the purge's merges of GIN pending
+                        # lists): no lock on the table, told apart
+                        self.index_only[xact_start] = max(
+                            self.index_only.get(xact_start, 0), seconds
+                        )
+                        continue
                     if seconds >= self.transactions.get(xact_start, -1):
                         self.transactions[xact_start] = seconds
                         self.details[xact_start] = detail
@@ -716,6 +731,13 @@ def run_cron(scratch, table, call):
             f"    {table}: a transaction of {seconds * 1000:.0f} ms, at its "
             f"longest {state} ({wait_type or '-'}/{wait or '-'}) in a statement "
             f"of {float(statement or 0) * 1000:.0f} ms: {text}",
+            flush=True,
+        )
+    if watcher.index_only:
+        print(
+            f"    {table}: {len(watcher.index_only)} transactions holding an index "
+            f"of it and not the table, longest "
+            f"{max(watcher.index_only.values()) * 1000:.0f} ms",
             flush=True,
         )
     return result, elapsed, watcher.longest(), len(watcher.transactions)
