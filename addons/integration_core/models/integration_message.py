@@ -1840,15 +1840,17 @@ class IntegrationMessage(models.Model):
         transaction of its own holding no lock on the table nor on a row
         (``gin_clean_pending_list``: a lock on the index only, which intake
         does not wait for). A purged row adds its trigrams to the lists;
-        merged here every thousand rows or so, they stay under half full, and
-        the purge's own UPDATE never merges a full list (1 MB: 0.1-0.4 s at a million
-        messages on a loaded machine, bench/scale.py) while it holds its
-        rows. What is left of ``indexes`` (none when the database user may
-        not merge them: the UPDATE merges as before)."""
+        merged here every thousand rows or so, they stay under half full,
+        and the purge's own UPDATE never merges a full list (1 MB: 0.1 to
+        0.7 s at a million messages on a loaded machine, bench/scale.py)
+        while it holds its rows. What is left of ``indexes`` (none when the
+        database user may not merge them: the UPDATE merges as before)."""
         for name in indexes:
             try:
                 self.env.cr.execute(
-                    "SELECT gin_clean_pending_list(%s::regclass)", [name]
+                    "SELECT gin_clean_pending_list(%s::regclass)",
+                    [name],
+                    log_exceptions=False,
                 )
             except psycopg2.Error as exc:
                 self.env.cr.rollback()
