@@ -54,7 +54,8 @@ class ScratchOdoo:
     """A scratch database with ``modules`` installed (no demo data) and the
     configuration of a server with ``workers`` and queue_job ``channels``
     (default ``root:<workers>``). ``dbname``: a database set up earlier
-    (e.g. by a ``--keep-db`` run), used as it is."""
+    (e.g. by a ``--keep-db`` run), used as it is. ``http_port``: the
+    server's (default 18000 + the pid's last three digits)."""
 
     def __init__(
         self,
@@ -63,12 +64,13 @@ class ScratchOdoo:
         prefix="integration_bench",
         channels=None,
         dbname=None,
+        http_port=None,
     ):
         odoo = require_odoo17()
         self.host, self.port, self.user = postgres_connection()
         self.dbname = dbname or f"{prefix}_{uuid.uuid4().hex[:8]}"
         self.tmp = tempfile.mkdtemp(prefix="integration-bench-")
-        self.http_port = 18000 + os.getpid() % 1000
+        self.http_port = http_port or 18000 + os.getpid() % 1000
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.config = write_config(
             f"{self.tmp}/odoo.conf",

@@ -28,6 +28,26 @@ class TestOperations(IntegrationCase):
         self.assertTrue(recent.payload)
         self.assertTrue(failed.payload, "open exceptions keep their payload")
 
+    def test_purge_walks_in_batches_oldest_first(self):
+        messages = self.env["integration.message"]
+        for n in range(5):
+            message, _c = self.intake({"id": 80 + n, "name": f"Old {n}"})
+            self.process(message)
+            messages |= message
+        # two share a done time: a batch may end between them
+        days = [45, 44, 44, 43, 42]
+        for message, age in zip(messages, days):
+            message.sudo().done_at = fields.Datetime.now() - timedelta(days=age)
+        recent, _c = self.intake({"id": 86, "name": "Recent"})
+        self.process(recent)
+        self.assertEqual(
+            self.env["integration.message"]._cron_purge_payloads(batch=2), 5
+        )
+        self.assertTrue(all(messages.mapped("payload_purged")))
+        self.assertFalse(any(messages.mapped("payload")))
+        self.assertTrue(recent.payload)
+        self.assertEqual(self.env["integration.message"]._cron_purge_payloads(), 0)
+
     def test_vacuum_done_jobs(self):
         with trapped_jobs():
             pass

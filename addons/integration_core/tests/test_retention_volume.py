@@ -147,6 +147,16 @@ class TestRetentionAtVolume(CommittedCase):
             ),
             len(answers),
         )
+        # the trigram indexes' pending lists were merged between batches
+        # (the database user may), not inside a batch's UPDATE
+        with self.registry.cursor() as cr:
+            messages = self._env(cr)["integration.message"]
+            indexes = messages._purge_gin_indexes()
+            if messages._trigram_extension():
+                self.assertEqual(len(indexes), 4, indexes)
+            self.assertEqual(messages._purge_clean_pending_lists(indexes), indexes)
+            # one it may not merge: the purge goes on without merging
+            self.assertEqual(messages._purge_clean_pending_lists(["no_index"]), [])
 
     def test_call_log_purge_commits_batches_while_webhooks_are_answered(self):
         deleted, answers, progress = self.run_beside_intake(

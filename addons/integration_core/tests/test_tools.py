@@ -5,6 +5,7 @@ import json
 from email.utils import format_datetime
 
 from ..tools.backoff import backoff_seconds, parse_retry_after, retry_delay
+from ..tools.batching import next_batch_size
 from ..tools.http_client import RateLimiter
 from ..tools.redaction import redact_headers, redact_mapping, redact_text
 from ..tools.schema import schema_violations
@@ -73,6 +74,19 @@ def test_backoff_doubles_and_caps():
     ]
     assert retry_delay(3, retry_after=7, base=30) == 7
     assert retry_delay(3, retry_after=None, base=30) == 120
+
+
+def test_batches_sized_by_time_grow_slowly_and_shrink_at_once():
+    # a fast batch: at most twice as many rows next
+    assert next_batch_size(50, 0.001, 0.1, 2000) == 100
+    # on pace: the same size
+    assert next_batch_size(400, 0.1, 0.1, 2000) == 400
+    # a batch four times too long: a quarter next, not a step down
+    assert next_batch_size(400, 0.4, 0.1, 2000) == 100
+    # never below the floor, never above the ceiling
+    assert next_batch_size(20, 5.0, 0.1, 2000) == 10
+    assert next_batch_size(1500, 0.01, 0.1, 2000) == 2000
+    assert next_batch_size(5, 0.001, 0.1, 5) == 5
 
 
 def test_retry_after_seconds_and_http_date():

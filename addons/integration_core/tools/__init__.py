@@ -7,3 +7,4 @@ from . import correlation
 from . import backoff
 from . import http_client
 from . import signals
+from . import batching
