@@ -37,10 +37,18 @@ def test_happened_steps_by_time_then_expected_ones_by_flow_order():
     assert [s["index"] for s in result["steps"]] == list(range(6))
 
 
+def test_a_wait_under_a_minute_reads_in_seconds():
+    assert trace.wait_text(0) == "0 s"
+    assert trace.wait_text(12.7) == "12 s"
+    assert trace.wait_text(59.9) == "59 s"
+    assert trace.wait_text(60) == "1 min"
+
+
 def test_waits_between_steps_and_since_the_last_one():
     steps = trace.build(_flow(), now=_at(210))["steps"]
     assert steps[0]["wait_seconds"] is None and steps[0]["wait"] == ""
-    assert steps[1]["wait_seconds"] == 0
+    # the flow's steps are seconds apart: a wait under a minute in seconds
+    assert steps[1]["wait_seconds"] == 0 and steps[1]["wait"] == "0 s"
     assert steps[2]["wait_seconds"] == 600 and steps[2]["wait"] == "10 min"
     assert steps[3]["wait_seconds"] == 1200
     # the expected next step has waited since the release, up to now

@@ -160,6 +160,14 @@ def _ordered(steps):
     return happened, pending
 
 
+def wait_text(seconds):
+    """How long a step waited for the one before: seconds under a minute
+    (the flow's steps are seconds apart), else as the desk says an age."""
+    if seconds < 60:
+        return f"{int(seconds)} s"
+    return human_age(seconds)
+
+
 def _headline(stuck, current, next_step, last, now):
     """``(state, headline)``."""
     if stuck is not None:
@@ -203,7 +211,7 @@ def build(steps, now, exceptions=None):
                 current["status"] = "current"
     for step in ordered:
         seconds = step["wait_seconds"]
-        step["wait"] = human_age(seconds) if seconds is not None else ""
+        step["wait"] = wait_text(seconds) if seconds is not None else ""
     stuck = next((s for s in ordered if s["status"] == "exception"), None)
     state, headline = _headline(
         stuck, current, next_step, ordered[-1] if ordered else None, now
