@@ -23,13 +23,9 @@ registry.category("web_tour.tours").add("connector_shopify_desk_clerk", {
         },
         {
             content: "The kind says what is chosen: a product, already proposed",
-            trigger: ".modal .o_field_widget[name=product_id] input",
-            run() {
-                const value = this.$anchor.val();
-                if (!value.includes("Hoodie grey M")) {
-                    console.error(`the wizard proposes "${value}", not Hoodie grey M`);
-                }
-            },
+            trigger:
+                ".modal .o_field_widget[name=product_id] input:propValueContains(Hoodie grey M)",
+            isCheck: true,
         },
         {
             content: "Click 2: Map and retry",
