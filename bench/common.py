@@ -63,12 +63,15 @@ class ScratchOdoo:
         prefix="integration_bench",
         channels=None,
         dbname=None,
+        http_port=None,
+        gevent_port=None,
     ):
         odoo = require_odoo17()
         self.host, self.port, self.user = postgres_connection()
         self.dbname = dbname or f"{prefix}_{uuid.uuid4().hex[:8]}"
         self.tmp = tempfile.mkdtemp(prefix="integration-bench-")
-        self.http_port = 18000 + os.getpid() % 1000
+        self.http_port = http_port or 18000 + os.getpid() % 1000
+        self.gevent_port = gevent_port
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.config = write_config(
             f"{self.tmp}/odoo.conf",
@@ -152,7 +155,9 @@ class RunningServer:
             f"--load={modules}",
             f"--http-port={self.http_port}",
             # two servers on one machine: each its own websocket port
-            f"--gevent-port={self.http_port + 1}",
+            f"--gevent-port={scratch.gevent_port or self.http_port + 1}"
+            if self.http_port == scratch.http_port
+            else f"--gevent-port={self.http_port + 1}",
         )
         self.log = open(f"{scratch.tmp}/server.log", "a")  # noqa: SIM115
 

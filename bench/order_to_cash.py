@@ -28,7 +28,7 @@ import base64
 import time
 from datetime import date
 
-from common import ScratchOdoo, environment, percentile
+from common import ScratchOdoo, environment, percentile, query
 
 from sandbox.testing import RunningSandbox
 
@@ -222,6 +222,53 @@ def through_the_flow(scratch, sandbox, count, timeout):
     return pipeline, paid, elapsed
 
 
+def job_figures(scratch):
+    """Where the jobs' time went, from queue_job's rows: per job function,
+    p50/p95 of the wait from its creation to its (last) start and of the
+    (last) run, the retries, and how many had an eta; and the server log's
+    concurrency errors."""
+    rows = query(
+        scratch.registry,
+        """
+        SELECT method_name, channel, state, retry, eta IS NOT NULL,
+               EXTRACT(EPOCH FROM date_started - date_created),
+               EXTRACT(EPOCH FROM date_done - date_started)
+          FROM queue_job
+        """,
+    )
+    by_method = {}
+    for method, channel, state, retry, has_eta, wait, run in rows:
+        by_method.setdefault((method, channel), []).append(
+            (state, retry, has_eta, wait, run)
+        )
+    print("jobs (wait: created to started; run; seconds):")
+    for (method, channel), jobs in sorted(by_method.items()):
+        waits = [j[3] for j in jobs if j[3] is not None]
+        runs = [j[4] for j in jobs if j[4] is not None]
+        states = {}
+        for job in jobs:
+            states[job[0]] = states.get(job[0], 0) + 1
+        line = f"  {method} [{channel}] {len(jobs)} {states}"
+        line += f" retries {sum(j[1] for j in jobs)} eta {sum(j[2] for j in jobs)}"
+        if waits:
+            line += f" wait p50/p95 {percentile(waits, 50):.2f}/{percentile(waits, 95):.2f}"
+        if runs:
+            line += f" run p50/p95 {percentile(runs, 50):.2f}/{percentile(runs, 95):.2f}"
+        print(line)
+    log = f"{scratch.tmp}/server.log"
+    with open(log, errors="replace") as handle:
+        text = handle.read()
+    for needle in (
+        "could not serialize",
+        "could not obtain lock",
+        "RetryableJobError",
+        "ConcurrencyConflict",
+        "Traceback",
+    ):
+        print(f"  server log: {text.count(needle)} x {needle!r}")
+    print(f"  ({log})")
+
+
 def with_the_orm(scratch, count):
     """The same documents, made and validated with the ORM directly."""
     from odoo import Command  # noqa: PLC0415
@@ -326,11 +373,21 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--http-port", type=int, help="Odoo's (default: by pid)")
+    parser.add_argument("--gevent-port", type=int, help="default: --http-port + 1")
+    parser.add_argument("--sandbox-port", type=int, default=0, help="default: free")
+    parser.add_argument("--db-prefix", default="integration_bench")
     args = parser.parse_args()
-    scratch = ScratchOdoo(MODULES, workers=args.workers)
+    scratch = ScratchOdoo(
+        MODULES,
+        workers=args.workers,
+        prefix=args.db_prefix,
+        http_port=args.http_port,
+        gevent_port=args.gevent_port,
+    )
     webhooks = {"backoff_seconds": 0.2, "timeout": 30.0, "max_attempts": 6}
     try:
-        with RunningSandbox(webhook_config=webhooks) as sandbox:
+        with RunningSandbox(port=args.sandbox_port, webhook_config=webhooks) as sandbox:
             pipeline, paid, elapsed = through_the_flow(
                 scratch, sandbox, args.orders, args.timeout
             )
@@ -350,6 +407,7 @@ def main():
                     f"  {before:>9} -> {after:<9} p50 {percentile(gaps, 50):6.2f} s"
                     f"  p95 {percentile(gaps, 95):6.2f} s  ({len(gaps)})"
                 )
+        job_figures(scratch)
         direct = with_the_orm(scratch, args.orders)
         print(
             f"with the ORM directly: {args.orders} orders in {direct:.1f} s:"
