@@ -160,9 +160,12 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
             order.get("fulfillments"),
             tracking.get("numbers") or [tracking.get("number")],
         )
-        if made:
+        if made and not self.env["stock.picking"].search_count(
+            [("shopify_fulfillment_id", "=", made), ("id", "!=", picking.id)]
+        ):
             # Shopify made it on an earlier attempt whose transaction was
-            # rolled back (a conflict after the call): record it, once.
+            # rolled back (a conflict after the call): record it, once. (A
+            # fulfillment another delivery already owns is not this one's.)
             picking.shopify_fulfillment_id = made
             return picking
         plan, missing = graphql.plan_fulfillment(

@@ -63,6 +63,11 @@ OPEN_STATES = ("received", "validated", "processing")
 # order's release waits for the commit of the import); what is left keeps its
 # own job, run next.
 BATCH_SECONDS = 3.0
+# queue_job's priority (smaller first, default 10) of what sends our own
+# documents on (exports, the outbox's flushes): in a connector's channel they
+# run before intake that waits, so that a burst of new orders does not hold
+# back the next step of the orders already in Odoo.
+OUTBOUND_PRIORITY = 5
 # Searched with ``ilike`` (the list's search, ``_rec_names_search``): trigram
 # indexes (``init``).
 _TRIGRAM_COLUMNS = ("name", "external_id", "correlation_id", "idempotency_key")
@@ -803,6 +808,7 @@ class IntegrationMessage(models.Model):
         for message in self:
             job = message.with_delay(
                 channel=message.backend_id.channel,
+                priority=OUTBOUND_PRIORITY if message.direction == "out" else None,
                 identity_key=f"integration.message:{message.id}",
                 eta=eta,
                 description=f"{message.name} [corr:{message.correlation_id}]",
