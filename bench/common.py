@@ -25,6 +25,7 @@ from odoo_env import (  # noqa: E402
     require_odoo17,
     write_config,
 )
+from run import LAUNCHER  # noqa: E402
 
 
 def open_registry(config, dbname):
@@ -65,12 +66,14 @@ class ScratchOdoo:
         channels=None,
         dbname=None,
         http_port=None,
+        gevent_port=None,
     ):
         odoo = require_odoo17()
         self.host, self.port, self.user = postgres_connection()
         self.dbname = dbname or f"{prefix}_{uuid.uuid4().hex[:8]}"
         self.tmp = tempfile.mkdtemp(prefix="integration-bench-")
         self.http_port = http_port or 18000 + os.getpid() % 1000
+        self.gevent_port = gevent_port
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.config = write_config(
             f"{self.tmp}/odoo.conf",
@@ -145,7 +148,15 @@ class RunningServer:
         self.http_port = http_port or scratch.http_port
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.env = {**os.environ, **(env or {})}
-        self.command = odoo_command(
+        # scripts/run.py's launcher: without gevent on this machine, Odoo's
+        # prefork server would start its websocket process again and again
+        # (several times a second, each a Python start: CPU the benchmark
+        # would not have on a real server)
+        launcher = Path(scratch.tmp) / "odoo-bin"
+        launcher.write_text(LAUNCHER)
+        self.command = [
+            sys.executable,
+            str(launcher),
             "-c",
             scratch.config,
             "-d",
@@ -154,8 +165,10 @@ class RunningServer:
             f"--load={modules}",
             f"--http-port={self.http_port}",
             # two servers on one machine: each its own websocket port
-            f"--gevent-port={self.http_port + 1}",
-        )
+            f"--gevent-port={scratch.gevent_port or self.http_port + 1}"
+            if self.http_port == scratch.http_port
+            else f"--gevent-port={self.http_port + 1}",
+        ]
         self.log = open(f"{scratch.tmp}/server.log", "a")  # noqa: SIM115
 
     def __enter__(self):

@@ -9,7 +9,8 @@ signature, the invoice on proof of delivery, the payment booked at the bank
 and its camt.053 statement uploaded (what finance does, here in this
 process), matched by reference and reconciled. This process plays the
 external systems through the sandbox's control API and moves each order on
-as soon as it sees it ready (a poll of the database every 0.2 s), so orders
+as soon as it sees it ready (a poll of the database every 0.2 s, of the
+orders not through yet), so orders
 overlap along the flow as they would in a day's work.
 
 Figures: orders per minute from the first order placed to the last one paid
@@ -28,7 +29,8 @@ import base64
 import time
 from datetime import date
 
-from common import ScratchOdoo, environment, percentile
+from common import ScratchOdoo, environment, percentile, query
+from run import queue_job_channels
 
 from sandbox.testing import RunningSandbox
 
@@ -83,6 +85,7 @@ class Pipeline:
         self.asked = {"ship": set(), "deliver": set(), "pay": set()}
         self.last_tx = None
         self.pending_tx = 0
+        self.finished = set()
 
     def mark(self, key, step, now):
         self.seen.setdefault(key, {}).setdefault(step, now)
@@ -106,8 +109,14 @@ class Pipeline:
             env = environment(cr, allowed_company_ids=[region.company.id])
             region.with_env(env)
             now = time.monotonic()
+            # only the orders still on their way: the poll shares this
+            # process (and its GIL) with the sandbox, and must not grow with
+            # the orders already through
             sales = env["sale.order"].search(
-                [("shopify_backend_id", "=", region.shopify.id)]
+                [
+                    ("shopify_backend_id", "=", region.shopify.id),
+                    ("shopify_order_id", "not in", list(self.finished)),
+                ]
             )
             for sale in sales:
                 key = sale.shopify_order_id
@@ -127,7 +136,10 @@ class Pipeline:
                 self._upload(env)
             cr.commit()
         # done: paid, and the fulfillment is in Shopify
-        return sum(1 for s in self.seen.values() if "paid" in s and "fulfilled" in s)
+        self.finished = {
+            key for key, s in self.seen.items() if "paid" in s and "fulfilled" in s
+        }
+        return len(self.finished)
 
     def _picking(self, key, picking, now):
         region = self.region
@@ -220,6 +232,55 @@ def through_the_flow(scratch, sandbox, count, timeout):
             time.sleep(0.2)
         elapsed = time.monotonic() - started
     return pipeline, paid, elapsed
+
+
+def job_figures(scratch):
+    """Where the jobs' time went, from queue_job's rows: per job function,
+    p50/p95 of the wait from its creation to its (last) start and of the
+    (last) run, the retries (queue_job counts the first run as 1), and how
+    many had an eta; and the server log's
+    concurrency errors."""
+    rows = query(
+        scratch.registry,
+        """
+        SELECT method_name, channel, state, retry, eta IS NOT NULL,
+               EXTRACT(EPOCH FROM date_started - date_created),
+               EXTRACT(EPOCH FROM date_done - date_started)
+          FROM queue_job
+        """,
+    )
+    by_method = {}
+    for method, channel, state, retry, has_eta, wait, run in rows:
+        by_method.setdefault((method, channel), []).append(
+            (state, retry, has_eta, wait, run)
+        )
+    print("jobs (wait: created to started; run; seconds):")
+    for (method, channel), jobs in sorted(by_method.items()):
+        waits = [j[3] for j in jobs if j[3] is not None]
+        runs = [j[4] for j in jobs if j[4] is not None]
+        states = {}
+        for job in jobs:
+            states[job[0]] = states.get(job[0], 0) + 1
+        line = f"  {method} [{channel}] {len(jobs)} {states}"
+        line += f" retries {sum(max(j[1] - 1, 0) for j in jobs)}"
+        line += f" eta {sum(j[2] for j in jobs)}"
+        for name, values in (("wait", waits), ("run", runs)):
+            if values:
+                line += f" {name} p50/p95 {percentile(values, 50):.2f}"
+                line += f"/{percentile(values, 95):.2f}"
+        print(line)
+    log = f"{scratch.tmp}/server.log"
+    with open(log, errors="replace") as handle:
+        text = handle.read()
+    for needle in (
+        "could not serialize",
+        "could not obtain lock",
+        "RetryableJobError",
+        "ConcurrencyConflict",
+        "Traceback",
+    ):
+        print(f"  server log: {text.count(needle)} x {needle!r}")
+    print(f"  ({log})")
 
 
 def with_the_orm(scratch, count):
@@ -326,11 +387,26 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--http-port", type=int, help="Odoo's (default: by pid)")
+    parser.add_argument("--gevent-port", type=int, help="default: --http-port + 1")
+    parser.add_argument("--sandbox-port", type=int, default=0, help="default: free")
+    parser.add_argument("--db-prefix", default="integration_bench")
     args = parser.parse_args()
-    scratch = ScratchOdoo(MODULES, workers=args.workers)
+    # the channels `make run` writes (the rule of odoo.conf.example: a worker
+    # left free for webhooks, each connector one job at a time)
+    channels = queue_job_channels(args.workers)
+    print(f"--workers {args.workers}, channels {channels}", flush=True)
+    scratch = ScratchOdoo(
+        MODULES,
+        workers=args.workers,
+        channels=channels,
+        prefix=args.db_prefix,
+        http_port=args.http_port,
+        gevent_port=args.gevent_port,
+    )
     webhooks = {"backoff_seconds": 0.2, "timeout": 30.0, "max_attempts": 6}
     try:
-        with RunningSandbox(webhook_config=webhooks) as sandbox:
+        with RunningSandbox(port=args.sandbox_port, webhook_config=webhooks) as sandbox:
             pipeline, paid, elapsed = through_the_flow(
                 scratch, sandbox, args.orders, args.timeout
             )
@@ -350,6 +426,7 @@ def main():
                     f"  {before:>9} -> {after:<9} p50 {percentile(gaps, 50):6.2f} s"
                     f"  p95 {percentile(gaps, 95):6.2f} s  ({len(gaps)})"
                 )
+        job_figures(scratch)
         direct = with_the_orm(scratch, args.orders)
         print(
             f"with the ORM directly: {args.orders} orders in {direct:.1f} s:"

@@ -669,11 +669,17 @@ def queue_job_channels(workers):
     so root's capacity stays below the number of HTTP workers (workers - 1,
     at least 1); the threaded server (workers = 0) gives each request and
     job a thread of its own, and 2 jobs at once are plenty for the demo.
-    Shopify orders one job at a time (see connector_shopify CONFIGURE)."""
+    Each connector one job at a time, as odoo.conf.example has it: Shopify's
+    orders reserve stock on the same quants (see connector_shopify
+    CONFIGURE), two jobs of the WMS or the carrier would conflict on the same
+    delivery or parcel (a burst of tracking events), and one job also handles
+    the messages queued meanwhile (micro-batch); connectors run side by side
+    up to root's capacity."""
     root = max(1, workers - 1) if workers else 2
     return (
         f"root:{root},root.integration:{root},root.integration.shopify:1,"
-        f"root.integration.bank:1"
+        f"root.integration.wms:1,root.integration.carrier:1,"
+        f"root.integration.bank:1,root.integration.generic:1"
     )
 
 

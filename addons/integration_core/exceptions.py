@@ -85,6 +85,9 @@ class BusinessRuleError(IntegrationError):
     category = CATEGORY_BUSINESS
 
 
+CONFLICT_RETRY_SECONDS = 2
+
+
 class TransientError(IntegrationError):
     """Worth retrying later: network, 429, 5xx, a lock held by someone else."""
 
@@ -97,9 +100,20 @@ class TransientError(IntegrationError):
 
 class ConcurrencyConflict(TransientError):
     """Another job works on the same data right now (a lock, the same record
-    made twice at once): retried soon; not a failure of the remote system."""
+    made twice at once): retried soon; not a failure of the remote system.
+
+    Soon is seconds (``CONFLICT_RETRY_SECONDS`` unless told), not the
+    backend's backoff, which is meant for a remote that is down: the other
+    transaction is done in about a second."""
 
     remote_health = False
+
+    def __init__(self, message, detail=None, retry_after=None):
+        super().__init__(
+            message,
+            detail,
+            CONFLICT_RETRY_SECONDS if retry_after is None else retry_after,
+        )
 
 
 class PermanentError(IntegrationError):

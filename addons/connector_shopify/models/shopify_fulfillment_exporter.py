@@ -155,6 +155,19 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
                     id=sale.shopify_order_id,
                 )
             )
+        tracking = self._tracking_info(picking)
+        made = graphql.fulfillment_of_tracking(
+            order.get("fulfillments"),
+            tracking.get("numbers") or [tracking.get("number")],
+        )
+        if made and not self.env["stock.picking"].search_count(
+            [("shopify_fulfillment_id", "=", made), ("id", "!=", picking.id)]
+        ):
+            # Shopify made it on an earlier attempt whose transaction was
+            # rolled back (a conflict after the call): record it, once. (A
+            # fulfillment another delivery already owns is not this one's.)
+            picking.shopify_fulfillment_id = made
+            return picking
         plan, missing = graphql.plan_fulfillment(
             order["fulfillmentOrders"]["nodes"], shipped
         )
@@ -168,7 +181,6 @@ class ShopifyFulfillmentExporter(models.AbstractModel):
             )
         if not plan:
             return {"records": picking, "business_exception": note}
-        tracking = self._tracking_info(picking)
         result = backend._shopify_graphql(
             graphql.FULFILLMENT_CREATE,
             graphql.fulfillment_input(plan, tracking),

@@ -97,6 +97,24 @@ class TestFulfillmentExport(ShopifyCase):
             )
         self.assertEqual(len(self.shop.fulfillments(order_id=order["id"])), 1)
 
+    def test_fulfillment_made_by_a_rolled_back_attempt_is_recorded(self):
+        # Shopify made the fulfillment, then the transaction that asked for it
+        # was rolled back (a conflict after the call): the retry finds it by
+        # its tracking number instead of finding nothing left to fulfil
+        order, sale = self.imported_order()
+        picking = sale.picking_ids
+        message = self.ship(picking, tracking="1Z-LOST")
+        made = picking.shopify_fulfillment_id
+        self.assertTrue(made)
+        picking.shopify_fulfillment_id = False
+        Exporter = self.env["shopify.fulfillment.exporter"]
+        result = Exporter._export(
+            self.backend, message, {"model": "stock.picking", "ids": [picking.id]}
+        )
+        self.assertEqual(result, picking)
+        self.assertEqual(picking.shopify_fulfillment_id, made)
+        self.assertEqual(len(self.shop.fulfillments(order_id=order["id"])), 1)
+
     def test_parcels_are_each_their_own_tracking_number(self):
         # a delivery of two parcels: Odoo joins their numbers with a comma
         order, sale = self.imported_order()

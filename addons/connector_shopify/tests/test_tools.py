@@ -310,3 +310,17 @@ def test_tax_amounts_inconsistent_with_their_rates_are_named():
     assert found[2] == D("6.40")
     text = order_mapping.explain_total_difference(order, 36.93, 7.44, 44.37)
     assert "not its rates" in text and "TSHIRT-RED-XL" in text
+
+
+def test_fulfillment_of_tracking_skips_cancelled_and_other_numbers():
+    fulfillments = [
+        {"id": "gid://F/1", "status": "CANCELLED", "trackingInfo": [{"number": "A"}]},
+        {"id": "gid://F/2", "status": "SUCCESS", "trackingInfo": [{"number": "B"}]},
+        {"id": "gid://F/3", "status": "SUCCESS", "trackingInfo": [{"number": "A"}]},
+    ]
+    assert graphql.fulfillment_of_tracking(fulfillments, ["A"]) == "gid://F/3"
+    assert graphql.fulfillment_of_tracking(fulfillments, ["C", "B"]) == "gid://F/2"
+    assert graphql.fulfillment_of_tracking(fulfillments, ["Z"]) is None
+    # no tracking number: nothing to recognise a fulfillment by
+    assert graphql.fulfillment_of_tracking(fulfillments, [None]) is None
+    assert graphql.fulfillment_of_tracking(None, ["A"]) is None

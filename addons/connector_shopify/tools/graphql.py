@@ -76,6 +76,7 @@ FULFILLMENT_ORDERS_QUERY = """
 query FulfillmentOrders($id: ID!) {
   order(id: $id) {
     id name
+    fulfillments(first: 10) { id status trackingInfo(first: 10) { number } }
     fulfillmentOrders(first: 5) {
       nodes {
         id status
@@ -202,6 +203,24 @@ def fulfillment_input(fulfillment_orders, tracking=None, notify=False):
     if tracking:
         payload["trackingInfo"] = tracking
     return {"fulfillment": payload}
+
+
+def fulfillment_of_tracking(fulfillments, numbers):
+    """The id of the fulfillment (not cancelled) among ``fulfillments`` (the
+    order's, from ``FULFILLMENT_ORDERS_QUERY``) that carries one of the
+    tracking ``numbers``, or None: a delivery's fulfillment that Shopify made
+    while the transaction that asked for it was rolled back."""
+    wanted = {str(n).strip() for n in numbers or () if n and str(n).strip()}
+    if not wanted:
+        return None
+    for fulfillment in fulfillments or ():
+        status = (fulfillment.get("status") or "").upper()
+        if status in ("CANCELLED", "ERROR", "FAILURE"):
+            continue
+        for info in fulfillment.get("trackingInfo") or ():
+            if (info.get("number") or "").strip() in wanted:
+                return fulfillment["id"]
+    return None
 
 
 def plan_fulfillment(fulfillment_orders, shipped):

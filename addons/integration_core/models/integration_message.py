@@ -59,6 +59,16 @@ CONCURRENCY_ERRORS = (
     errorcodes.DEADLOCK_DETECTED,
 )
 OPEN_STATES = ("received", "validated", "processing")
+# A micro-batch stops taking messages after this long (seconds): its messages
+# commit together, so a longer batch holds back every document it made (an
+# order's release waits for the commit of the import); what is left keeps its
+# own job, run next.
+BATCH_SECONDS = 3.0
+# queue_job's priority (smaller first, default 10) of what sends our own
+# documents on (exports, the outbox's flushes): in a connector's channel they
+# run before intake that waits, so that a burst of new orders does not hold
+# back the next step of the orders already in Odoo.
+OUTBOUND_PRIORITY = 5
 # Searched with ``ilike`` (the list's search, ``_rec_names_search``): trigram
 # indexes (``init``).
 _TRIGRAM_COLUMNS = ("name", "external_id", "correlation_id", "idempotency_key")
@@ -808,6 +818,7 @@ class IntegrationMessage(models.Model):
         for message in self:
             job = message.with_delay(
                 channel=message.backend_id.channel,
+                priority=OUTBOUND_PRIORITY if message.direction == "out" else None,
                 identity_key=f"integration.message:{message.id}",
                 eta=eta,
                 description=f"{message.name} [corr:{message.correlation_id}]",
@@ -846,6 +857,7 @@ class IntegrationMessage(models.Model):
         )
         if not self.env.cr.fetchone():
             return "Message deleted: nothing to do."
+        started = time.monotonic()
         self.invalidate_recordset()
         message = self.sudo()
         if message.state in ("done", "ignored", "dead"):
@@ -855,15 +867,19 @@ class IntegrationMessage(models.Model):
         result = message._process()
         batch = message.backend_id.batch_size
         if batch > 1:
-            others = message._process_pending_batch(batch - 1)
+            others = message._process_pending_batch(
+                batch - 1, deadline=started + BATCH_SECONDS
+            )
             if others:
                 result += f" (+{others} queued message(s) of the same backend)"
         return result
 
-    def _process_pending_batch(self, limit):
+    def _process_pending_batch(self, limit, deadline=None):
         """Micro-batch: also process up to ``limit`` messages of this backend
         whose own job is still pending, and close those jobs in the same
-        transaction, so that message and job states always agree.
+        transaction, so that message and job states always agree. Past
+        ``deadline`` (``time.monotonic()``) no further message is started:
+        the batch commits, and what it claimed but left keeps its own job.
 
         Every message keeps its own job (a crash or a rollback leaves them all
         pending, to run one by one); the batch only saves the per-job overhead
@@ -896,9 +912,14 @@ class IntegrationMessage(models.Model):
                 rows += self._rows_if_free(lock, [(message_id,), 1]) or []
         if not rows:
             return 0
-        messages = self.browse(sorted(row[0] for row in rows))
-        for message in messages:
+        messages = self.browse()
+        for message in self.browse(sorted(row[0] for row in rows)):
+            if deadline is not None and time.monotonic() > deadline:
+                break
             message._process()
+            messages |= message
+        if not messages:
+            return 0
         self.env.flush_all()
         self._close_batched_jobs(messages, candidates)
         return len(messages)

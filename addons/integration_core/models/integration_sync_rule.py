@@ -6,6 +6,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 
 from ..exceptions import SkipMessage
+from .integration_message import OUTBOUND_PRIORITY
 
 _logger = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ class IntegrationSyncRule(models.Model):
             eta = rule.interval_minutes * 60 if rule.mode == "micro_batch" else None
             rule.with_delay(
                 channel=rule.backend_id.channel,
+                priority=OUTBOUND_PRIORITY,
                 identity_key=rule._outbox_identity_key(),
                 eta=eta,
                 description=f"Send {rule.display_name}",
@@ -311,6 +313,7 @@ class IntegrationSyncRule(models.Model):
             # more is waiting: the next flush runs at once
             rule.with_delay(
                 channel=rule.backend_id.channel,
+                priority=OUTBOUND_PRIORITY,
                 identity_key=f"{rule._outbox_identity_key()}:more",
                 description=f"Send {rule.display_name} (continued)",
             )._outbox_flush_job()

@@ -10,6 +10,7 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.tests import tagged
 
+from ..models.integration_message import OUTBOUND_PRIORITY
 from .common import (
     CommittedCase,
     IntegrationCase,
@@ -126,6 +127,25 @@ class TestOutbox(IntegrationCase):
         self.assertEqual(EXPORTED, [second.ids + first.ids])
         self.assertEqual(message.external_id, "2 contact(s)")
         self.assertFalse(self.rows())
+
+    def test_exports_run_before_waiting_intake(self):
+        # the flush and the message it makes: before the intake that waits in
+        # the connector's channel (queue_job's default priority, 10)
+        with trapped_jobs() as trap:
+            self.record(self.partners[0])
+            self.commit()
+            self.assertEqual(
+                [(j.method_name, j.priority) for j in trap.enqueued_jobs],
+                [("_outbox_flush_job", OUTBOUND_PRIORITY)],
+            )
+            self.perform_jobs(trap)
+        message = self.exports()
+        self.assertEqual(message.state, "done")
+        with trapped_jobs() as trap:
+            message._enqueue()
+            self.assertEqual(
+                [j.priority for j in trap.enqueued_jobs], [OUTBOUND_PRIORITY]
+            )
 
     def test_realtime_enqueues_a_flush_job_at_once(self):
         with trapped_jobs() as trap:

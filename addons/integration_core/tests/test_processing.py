@@ -10,6 +10,8 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.job import Job
 
+from ..exceptions import CONFLICT_RETRY_SECONDS
+from ..models import integration_message
 from .common import IntegrationCase, trapped_jobs
 
 
@@ -209,6 +211,9 @@ class TestProcessing(IntegrationCase):
         )
         self.assertTrue(message.next_retry_at)
         self.assertIn("same time", message.error_message)
+        # retried in seconds, not after the backend's backoff (30 s here)
+        delay = (message.next_retry_at - fields.Datetime.now()).total_seconds()
+        self.assertLessEqual(delay, CONFLICT_RETRY_SECONDS + 1)
         # our own side's conflict says nothing about the remote's health
         self.assertEqual(self.backend.consecutive_failures, 0)
         self.assertFalse(self.env["res.partner"].search([("name", "=", "Made twice")]))
@@ -347,6 +352,21 @@ class TestProcessing(IntegrationCase):
         fifth, _c = self.intake({"id": 27, "name": "Jo"})
         self.process(fourth)
         self.assertEqual((fourth.state, fifth.state), ("done", "received"))
+
+    def test_micro_batch_stops_taking_messages_past_its_time(self):
+        first, _c = self.intake({"id": 30, "name": "Lea"})
+        second, _c = self.intake({"id": 31, "name": "Max"})
+        job = self.env["queue.job"].search([("uuid", "=", second.job_uuid)])
+        # a batch past its time commits what it did: the next message waits
+        # for its own job instead of holding back the first one's documents
+        with patch.object(integration_message, "BATCH_SECONDS", 0.0):
+            result = self.process(first)
+        self.assertNotIn("queued message(s)", result)
+        self.assertEqual((first.state, second.state), ("done", "received"))
+        job.invalidate_recordset()
+        self.assertEqual(job.state, "pending")
+        self.process(second)
+        self.assertEqual(second.state, "done")
 
     def test_a_batched_message_that_must_retry_keeps_its_job_with_the_eta(self):
         first, _c = self.intake({"id": 28, "name": "Kai"})
