@@ -21,7 +21,12 @@ and validated with the ORM directly in this process (sale order confirmed,
 delivery with the lot and a package validated, invoice posted, statement
 line reconciled; one commit per order), orders per minute.
 
-    python3 bench/order_to_cash.py [--orders 500] [--workers 2] [--keep-db]
+    python3 bench/order_to_cash.py [--orders 500] [--workers 2] [--rate 0]
+        [--keep-db]
+
+``--rate R`` places R orders a minute instead of all at once: with R below
+what the flow sustains, the per-step times are those of a flow at full speed
+without a backlog; a burst measures how long the queues take to drain.
 """
 
 import argparse
@@ -90,8 +95,8 @@ class Pipeline:
     def mark(self, key, step, now):
         self.seen.setdefault(key, {}).setdefault(step, now)
 
-    def place(self):
-        for _n in range(self.count):
+    def place(self, count):
+        for _n in range(count):
             order = self.region.shop.create_order(self._spec())
             self.mark(str(order["id"]), "placed", time.monotonic())
 
@@ -220,14 +225,23 @@ class Pipeline:
         wizard.action_import()
 
 
-def through_the_flow(scratch, sandbox, count, timeout):
+def through_the_flow(scratch, sandbox, count, timeout, rate=0):
+    """Every order placed at once (``rate`` 0: a burst, the queues' worst
+    case), or ``rate`` orders a minute, placed as the clock says (steady
+    arrivals, as a shop's day brings them)."""
     region = setup(scratch, sandbox, count)
     pipeline = Pipeline(scratch, region, count)
     with scratch.server():
         started = time.monotonic()
-        pipeline.place()
+        placed = 0
         paid = 0
         while paid < count and time.monotonic() - started < timeout:
+            due = (
+                count if not rate else int((time.monotonic() - started) * rate / 60) + 1
+            )
+            if placed < min(due, count):
+                pipeline.place(min(due, count) - placed)
+                placed = min(due, count)
             paid = pipeline.poll()
             time.sleep(0.2)
         elapsed = time.monotonic() - started
@@ -386,6 +400,12 @@ def main():
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="orders placed per minute, steadily (default 0: all at once)",
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--http-port", type=int, help="Odoo's (default: by pid)")
     parser.add_argument("--gevent-port", type=int, help="default: --http-port + 1")
@@ -408,12 +428,17 @@ def main():
     try:
         with RunningSandbox(port=args.sandbox_port, webhook_config=webhooks) as sandbox:
             pipeline, paid, elapsed = through_the_flow(
-                scratch, sandbox, args.orders, args.timeout
+                scratch, sandbox, args.orders, args.timeout, args.rate
             )
         print(
             f"through the flow: {paid}/{args.orders} orders paid and fulfilled in"
             f" {elapsed:.1f} s:"
             f" {60 * paid / elapsed:.1f} orders/min"
+            + (
+                f" (placed at {args.rate:g} a minute)"
+                if args.rate
+                else " (placed at once)"
+            )
         )
         for before, after in STEPS:
             gaps = [
