@@ -1,7 +1,5 @@
 from collections import defaultdict
 
-from psycopg2 import OperationalError
-
 from odoo import _, fields, models
 from odoo.tools import float_compare, float_repr
 
@@ -12,7 +10,7 @@ from odoo.addons.integration_core.exceptions import (
     ValidationFailed,
 )
 from odoo.addons.integration_core.models.integration_message import (
-    CONCURRENCY_ERRORS,
+    row_lock_conflict,
 )
 
 from ..contract import ContractError, parse_order_status, parse_shipment
@@ -115,17 +113,8 @@ class WmsConfirmationMixin(models.AbstractModel):
         transaction (a ``ConcurrencyConflict``, retried in seconds), which
         sees the other confirmation and applies this one once, or skips it.
         """
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    "SELECT id FROM stock_picking WHERE id = %s "
-                    "FOR NO KEY UPDATE NOWAIT",
-                    [picking.id],
-                    log_exceptions=False,
-                )
-        except OperationalError as exc:
-            if exc.pgcode not in CONCURRENCY_ERRORS:
-                raise
+        conflict = row_lock_conflict(self.env.cr, "stock_picking", picking.id)
+        if conflict:
             raise ConcurrencyConflict(
                 _(
                     "%(label)s: another confirmation of %(ref)s was applied at the "
@@ -133,9 +122,9 @@ class WmsConfirmationMixin(models.AbstractModel):
                     label=picking._wms_label(),
                     ref=ref,
                 ),
-                str(exc),
+                str(conflict),
                 retry_after=RETRY_SOON,
-            ) from exc
+            ) from conflict
 
     def _refuse(self, picking, text):
         """A named exception about ``picking``: nothing of the confirmation is

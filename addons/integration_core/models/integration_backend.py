@@ -4,8 +4,6 @@ import os
 import time
 from datetime import timedelta
 
-from psycopg2 import OperationalError
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import html_escape
@@ -23,7 +21,7 @@ from ..tools.http_client import IntegrationHttpClient, shared_rate_limiter
 from ..tools.redaction import redact_text
 from ..tools.signals import check_signal, client_domain, company_scoped
 from ..tools.signing import SIGNATURE_HEADER, body_digest, verify_signature
-from .integration_message import CONCURRENCY_ERRORS, OPEN_STATES
+from .integration_message import OPEN_STATES, row_lock_conflict
 
 _logger = logging.getLogger(__name__)
 
@@ -936,26 +934,16 @@ class IntegrationBackend(models.Model):
                 # wrote the row, its health stands and this job goes on (the row
                 # is every job's of the backend; a conflict on it would send
                 # the whole job back to the queue).
-                try:
-                    with self.env.cr.savepoint(flush=False):
-                        self.env.cr.execute(
-                            "SELECT id FROM integration_backend WHERE id = %s"
-                            " FOR NO KEY UPDATE NOWAIT",
-                            [backend.id],
-                            log_exceptions=False,
-                        )
-                        backend.write(
-                            {
-                                "last_success_at": now,
-                                "consecutive_failures": 0,
-                                "auth_failures": 0,
-                            }
-                        )
-                        backend.flush_recordset()
-                except OperationalError as exc:
-                    if exc.pgcode not in CONCURRENCY_ERRORS:
-                        raise
-                    backend.invalidate_recordset(flush=False)
+                if row_lock_conflict(self.env.cr, "integration_backend", backend.id):
+                    continue
+                backend.write(
+                    {
+                        "last_success_at": now,
+                        "consecutive_failures": 0,
+                        "auth_failures": 0,
+                    }
+                )
+                backend.flush_recordset()
 
     def _record_failure(self, error, auth=False):
         for backend in self.sudo():

@@ -59,6 +59,30 @@ CONCURRENCY_ERRORS = (
     errorcodes.DEADLOCK_DETECTED,
 )
 OPEN_STATES = ("received", "validated", "processing")
+
+
+def row_lock_conflict(cr, table, row_id):
+    """Lock a row for this transaction, or tell why not, without waiting:
+    None when locked; the database's error when another transaction holds
+    the row or changed it since this one's snapshot (Odoo's isolation is
+    REPEATABLE READ, so such a row cannot be written here either)."""
+    try:
+        with cr.savepoint(flush=False):
+            cr.execute(
+                SQL(
+                    "SELECT id FROM %s WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                    SQL.identifier(table),
+                    row_id,
+                ),
+                log_exceptions=False,
+            )
+    except OperationalError as exc:
+        if exc.pgcode not in CONCURRENCY_ERRORS:
+            raise
+        return exc
+    return None
+
+
 # A micro-batch stops taking messages after this long (seconds): its messages
 # commit together, so a longer batch holds back every document it made (an
 # order's release waits for the commit of the import); what is left keeps its
